@@ -371,46 +371,55 @@ def parse_csv(data: bytes) -> pa.Table:
     return normalise(table)
 
 
-def _flatten_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in record.items():
-        if isinstance(value, Mapping):
-            value = [value]
-        if isinstance(value, list):
-            # PartnerRelated / BrandRelated: a list of one object whose fields are columns.
-            for item in value:
-                if isinstance(item, Mapping):
-                    for sub_key, sub_value in item.items():
-                        flat.setdefault(sub_key, sub_value)
-            continue
-        flat[key] = value
-    return flat
-
-
 def _text(value: Any) -> str | None:
-    """A JSON/XML value as export text; empty and "n/a" become null as in CSV."""
+    """A JSON/XML value as export text."""
     if value is None:
         return None
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    return None if text in _NULL_VALUES else text
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _records_to_table(records: Iterable[Mapping[str, Any]]) -> pa.Table:
+def _column_array(values: list[Any]) -> pa.Array:
+    """An Arrow array of raw JSON/XML values; empty and "n/a" text become null as in CSV."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: fall back to text
+        array = pa.array([_text(v) for v in values], pa.string())
+    if pa.types.is_string(array.type):
+        blank = pc.is_in(array, pa.array(_NULL_VALUES))
+        array = pc.if_else(blank, pa.scalar(None, pa.string()), array)
+    elif not (pa.types.is_boolean(array.type) or pa.types.is_null(array.type)):
+        array = pc.cast(array, pa.string())
+    return array
+
+
+def _records_to_table(records: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """Build a table from JSON/XML records, column by column (fast for big days).
+
+    Nested ``PartnerRelated`` / ``BrandRelated`` values (a list of one object, or an
+    object) are flattened: their fields become columns.
+    """
     import pyarrow as pa
 
-    columns: dict[str, list[str | None]] = {}
-    count = 0
-    for count, record in enumerate(records, start=1):
-        for key, value in _flatten_record(record).items():
-            if key not in columns:
-                columns[key] = [None] * (count - 1)
-            columns[key].append(_text(value))
-        for values in columns.values():
-            if len(values) < count:
-                values.append(None)
-    if not columns:
+    if not records:
         return empty_table()
-    return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
+    keys = list(dict.fromkeys(k for r in records[:1000] for k in r))
+    keys += [k for k in set().union(*(r.keys() for r in records)) if k not in keys]
+    columns: dict[str, pa.Array] = {}
+    for key in keys:
+        values = [r.get(key) for r in records]
+        sample = next((v for v in values if v is not None and v != ""), None)
+        if isinstance(sample, Mapping | list):
+            nested = [(v[0] if v else {}) if isinstance(v, list) else (v or {}) for v in values]
+            nested = [n if isinstance(n, Mapping) else {} for n in nested]
+            for sub in dict.fromkeys(k for n in nested for k in n):
+                if sub not in columns:
+                    columns[sub] = _column_array([n.get(sub) for n in nested])
+        elif key not in columns:
+            columns[key] = _column_array(values)
+    return pa.table(columns)
 
 
 def parse_json(data: bytes) -> pa.Table:
@@ -440,6 +449,8 @@ def parse_json(data: bytes) -> pa.Table:
         records = document
     else:
         raise ParseError("the JSON export is neither an object nor a list of clicks.")
+    if not isinstance(records, list):
+        raise ParseError("the JSON export's 'Clicks' entry is not a list.")
     return normalise(_records_to_table(records))
 
 
@@ -462,7 +473,7 @@ def parse_xml(data: bytes) -> pa.Table:
             yield record
 
     try:
-        return normalise(_records_to_table(records()))
+        return normalise(_records_to_table(list(records())))
     except ET.ParseError as exc:
         raise ParseError(f"the XML export is not well-formed XML: {exc}") from exc
 
@@ -538,6 +549,9 @@ def to_pandas(table: pa.Table, timezone: str = "UTC") -> pd.DataFrame:
     import pandas as pd
     import pyarrow as pa
 
+    from clickkit.accessor import register
+
+    register()  # frames from clickkit get ``df.clicks`` plots
     mapping = {
         pa.int64(): pd.Int64Dtype(),
         pa.float64(): pd.Float64Dtype(),
@@ -580,3 +594,46 @@ def load_export(path: str | Path, *, timezone: str = "UTC") -> pd.DataFrame:
 
         raise InvalidRequestError(f"no such file: {path}. Check the path.")
     return to_pandas(parse_export(path), timezone)
+
+
+def filter_table(
+    table: pa.Table,
+    *,
+    program_ids: Sequence[int] = (),
+    ad_ids: Sequence[int] = (),
+    sub_ids: Sequence[str] = (),
+    unique: bool | None = None,
+) -> pa.Table:
+    """Apply click filters to a canonical table, as the ClickExport API would.
+
+    ``sub_ids`` keeps clicks where any of ``sub_id1..3`` is one of the values.
+
+    Examples
+    --------
+    >>> filter_table(empty_table(), program_ids=[12]).num_rows
+    0
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    masks = []
+    if program_ids:
+        masks.append(pc.is_in(table["program_id"], pa.array(program_ids, pa.int64())))
+    if ad_ids:
+        masks.append(pc.is_in(table["ad_id"], pa.array(ad_ids, pa.int64())))
+    if sub_ids:
+        values = pa.array(sub_ids, pa.string())
+        masks.append(
+            pc.or_(
+                pc.or_(pc.is_in(table["sub_id1"], values), pc.is_in(table["sub_id2"], values)),
+                pc.is_in(table["sub_id3"], values),
+            )
+        )
+    if unique:
+        masks.append(pc.fill_null(table["unique_click"], False))
+    if not masks:
+        return table
+    mask = masks[0]
+    for extra in masks[1:]:
+        mask = pc.and_(mask, extra)
+    return table.filter(pc.fill_null(mask, False))
