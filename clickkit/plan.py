@@ -1,0 +1,362 @@
+"""Planning: which days come from the cache, which need an export or a replay, and the quota.
+
+Pure logic, no I/O: the client gathers what the cache knows and the clock says, and
+:func:`make_plan` decides. A :class:`Plan` is also what ``client.plan()`` shows users.
+
+Examples
+--------
+>>> days = list(date_range(dt.date(2026, 10, 1), dt.date(2026, 10, 3)))
+>>> len(days)
+3
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Action = Literal["cache", "export", "replay", "resume"]
+Scope = Literal["day", "exact"]
+SCOPES: tuple[str, ...] = ("day", "exact")
+
+
+def date_range(start: dt.date, end: dt.date) -> Iterator[dt.date]:
+    """Every date from ``start`` to ``end`` inclusive."""
+    for offset in range((end - start).days + 1):
+        yield start + dt.timedelta(days=offset)
+
+
+def final_at(day: dt.date, timezone: str, settle: dt.timedelta) -> dt.datetime:
+    """When a day becomes final: the next local midnight plus the settle delay."""
+    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), ZoneInfo(timezone))
+    return midnight + settle
+
+
+def is_final(day: dt.date, now: dt.datetime, timezone: str, settle: dt.timedelta) -> bool:
+    """True once no more clicks are expected for ``day`` (account time zone)."""
+    return now >= final_at(day, timezone, settle)
+
+
+def quota_day(now: dt.datetime, quota_timezone: str) -> dt.date:
+    """The quota day ``now`` falls in."""
+    return now.astimezone(ZoneInfo(quota_timezone)).date()
+
+
+def quota_reset(now: dt.datetime, quota_timezone: str) -> dt.datetime:
+    """When the current quota day ends."""
+    tz = ZoneInfo(quota_timezone)
+    today = now.astimezone(tz).date()
+    return dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tz)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Click filters; empty means the whole day.
+
+    Examples
+    --------
+    >>> Filters(program_ids=(12,), unique=True).is_empty
+    False
+    """
+
+    program_ids: tuple[int, ...] = ()
+    ad_ids: tuple[int, ...] = ()
+    sub_ids: tuple[str, ...] = ()
+    unique: bool | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no filter is set."""
+        return not (self.program_ids or self.ad_ids or self.sub_ids or self.unique)
+
+    def as_api(self) -> dict[str, Any]:
+        """Keyword arguments for the API layer and :func:`clickkit.cache.request_key`."""
+        return {
+            "program_ids": self.program_ids,
+            "ad_ids": self.ad_ids,
+            "sub_ids": self.sub_ids,
+            "unique": True if self.unique else None,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """The set filters, for provenance and display."""
+        out: dict[str, Any] = {}
+        if self.program_ids:
+            out["program_id"] = list(self.program_ids)
+        if self.ad_ids:
+            out["ad_id"] = list(self.ad_ids)
+        if self.sub_ids:
+            out["sub_id"] = list(self.sub_ids)
+        if self.unique:
+            out["unique"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A cached request that could answer a day, with what the cache holds for it.
+
+    Attributes
+    ----------
+    key : str
+        The request key.
+    record : mapping or None
+        Its job record, if any.
+    has_frame : bool
+        Whether its day frame file exists.
+    whole_day : bool
+        True for an unfiltered export (filters are then applied locally).
+    """
+
+    key: str
+    record: Mapping[str, Any] | None
+    has_frame: bool
+    whole_day: bool
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """What will be done for one day."""
+
+    date: dt.date
+    action: Action
+    key: str
+    job_id: str | None
+    final: bool
+    whole_day: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    """ClickExport calls used and left in the current quota day, plus the hourly limit.
+
+    ``remaining`` is the smaller of the local ledger's count and the server's own
+    headers when the server sent them in this quota day.
+    """
+
+    limit: int
+    used: int
+    remaining: int
+    quota_day: dt.date
+    resets_at: dt.datetime
+    hourly_limit: int | None = None
+    hourly_remaining: int | None = None
+    calls_today: Mapping[str, int] = field(default_factory=dict)
+
+    def _rows(self) -> list[tuple[str, str]]:
+        rows = [
+            ("ClickExport calls used", f"{self.used} of {self.limit}"),
+            ("exports left", str(self.remaining)),
+            ("quota day", self.quota_day.isoformat()),
+            ("resets at", self.resets_at.isoformat(timespec="minutes")),
+        ]
+        if self.hourly_limit is not None:
+            rows.append(("hourly calls left", f"{self.hourly_remaining} of {self.hourly_limit}"))
+        if self.calls_today:
+            rows.append(
+                (
+                    "API calls today",
+                    ", ".join(f"{k} {v}" for k, v in sorted(self.calls_today.items())),
+                )
+            )
+        return rows
+
+    def __str__(self) -> str:
+        return "\n".join(f"{k:>22}: {v}" for k, v in self._rows())
+
+    def _repr_html_(self) -> str:
+        return _html_table("Quota", self._rows())
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The dry run of ``client.clicks()``: what each day needs and what it costs.
+
+    Attributes
+    ----------
+    days : tuple of DayPlan
+        One entry per requested day that will be served.
+    deferred : tuple of datetime.date
+        Days left for later because the quota does not cover them (``fetch="fits"``).
+    quota : QuotaStatus
+        The quota before the plan runs.
+    """
+
+    start: dt.date
+    end: dt.date
+    scope: str
+    filters: Filters
+    days: tuple[DayPlan, ...]
+    quota: QuotaStatus
+    deferred: tuple[dt.date, ...] = ()
+
+    def count(self, action: Action) -> int:
+        """Number of days with that action."""
+        return sum(1 for d in self.days if d.action == action)
+
+    @property
+    def exports(self) -> int:
+        """ClickExport calls the plan spends."""
+        return self.count("export")
+
+    @property
+    def replays(self) -> int:
+        """Replays the plan makes."""
+        return self.count("replay")
+
+    @property
+    def cached(self) -> int:
+        """Days served from the cache at no cost."""
+        return self.count("cache")
+
+    @property
+    def quota_after(self) -> int:
+        """Exports left in the quota day after the plan runs."""
+        return self.quota.remaining - self.exports
+
+    @property
+    def provisional(self) -> tuple[dt.date, ...]:
+        """Days that are not final yet (their data may still grow)."""
+        return tuple(d.date for d in self.days if not d.final)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per day: date, action, final, job id, note."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "date": d.date,
+                    "action": d.action,
+                    "final": d.final,
+                    "job_id": d.job_id,
+                    "note": d.note,
+                }
+                for d in self.days
+            ],
+            columns=["date", "action", "final", "job_id", "note"],
+        )
+
+    def _summary(self) -> list[tuple[str, str]]:
+        rows = [
+            ("range", f"{self.start} to {self.end} ({len(self.days)} days, scope={self.scope})"),
+            ("from cache", str(self.cached)),
+            ("new exports", str(self.exports)),
+            ("replays", str(self.replays)),
+            ("resumed jobs", str(self.count("resume"))),
+            ("exports left after", f"{self.quota_after} of {self.quota.limit}"),
+        ]
+        if self.filters.describe():
+            rows.insert(1, ("filters", str(self.filters.describe())))
+        if self.provisional:
+            rows.append(("provisional days", ", ".join(d.isoformat() for d in self.provisional)))
+        if self.deferred:
+            rows.append(("deferred (quota)", ", ".join(d.isoformat() for d in self.deferred)))
+        return rows
+
+    def __str__(self) -> str:
+        lines = [f"{k:>20}: {v}" for k, v in self._summary()]
+        lines.append("")
+        for d in self.days:
+            state = "final" if d.final else "provisional"
+            lines.append(f"  {d.date}  {d.action:<7} {state:<11} {d.note}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Plan {self.start}..{self.end}: {self.cached} cached, {self.exports} exports, "
+            f"{self.replays} replays, {self.quota_after} exports left after>"
+        )
+
+    def _repr_html_(self) -> str:
+        head = _html_table("Plan", self._summary())
+        rows = "".join(
+            f"<tr><td>{d.date}</td><td>{d.action}</td>"
+            f"<td>{'final' if d.final else 'provisional'}</td><td>{html.escape(d.note)}</td></tr>"
+            for d in self.days
+        )
+        return (
+            head + "<details><summary>days</summary><table><tr><th>date</th><th>action</th>"
+            f"<th>state</th><th>note</th></tr>{rows}</table></details>"
+        )
+
+
+def _html_table(title: str, rows: Sequence[tuple[str, str]]) -> str:
+    body = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in rows
+    )
+    return f"<table><caption>{html.escape(title)}</caption>{body}</table>"
+
+
+def plan_day(
+    day: dt.date,
+    candidates: Sequence[Candidate],
+    export_key: str,
+    *,
+    final: bool,
+    export_whole_day: bool,
+) -> DayPlan:
+    """Decide one day from the cached candidates (best first).
+
+    A result fetched after the day became final is served as is; a provisional result
+    is served while the day is still open, and replayed once after it closes. A job whose
+    result is missing (never downloaded, or the file was damaged) is resumed through the
+    same job: never a new export.
+    """
+    for c in candidates:
+        record = c.record or {}
+        result = record.get("result") or {}
+        if not record.get("job_id"):
+            continue
+        pending = record.get("pending")
+        if result and c.has_frame and not pending:
+            if result.get("final") or not final:
+                note = "" if result.get("final") else "provisional (day still open)"
+                return DayPlan(day, "cache", c.key, record["job_id"], final, c.whole_day, note)
+            if not record.get("final_replay"):
+                return DayPlan(
+                    day, "replay", c.key, record["job_id"], final, c.whole_day,
+                    "day closed since the provisional fetch: replay once",
+                )  # fmt: skip
+            return DayPlan(day, "cache", c.key, record["job_id"], final, c.whole_day)
+        if record.get("job_id") and (pending or not c.has_frame):
+            why = "job in progress" if pending else "result re-downloaded from the same job"
+            return DayPlan(day, "resume", c.key, record["job_id"], final, c.whole_day, why)
+    note = "" if final else "provisional (day still open)"
+    return DayPlan(day, "export", export_key, None, final, export_whole_day, note)
+
+
+def make_plan(
+    start: dt.date,
+    end: dt.date,
+    *,
+    scope: str,
+    filters: Filters,
+    day_plans: Sequence[DayPlan],
+    quota: QuotaStatus,
+    fetch: Literal["all", "fits"] = "all",
+) -> Plan:
+    """Assemble a :class:`Plan`; with ``fetch="fits"`` defer the oldest exports that do not fit.
+
+    Raising on an exhausted quota is the caller's decision (it is not I/O-free to
+    explain), so this never raises.
+    """
+    days = list(day_plans)
+    deferred: list[dt.date] = []
+    needed = sum(1 for d in days if d.action == "export")
+    if fetch == "fits" and needed > quota.remaining:
+        # Most recent days first: they are the ones analysts look at.
+        exports = sorted((d for d in days if d.action == "export"), key=lambda d: d.date)
+        drop = {d.date for d in exports[: needed - max(quota.remaining, 0)]}
+        deferred = sorted(drop)
+        days = [d for d in days if d.date not in drop]
+    return Plan(start, end, scope, filters, tuple(days), quota, tuple(deferred))
