@@ -1,0 +1,195 @@
+"""Job lifecycle: fetch a job's result, replay a job, and wait for many jobs together.
+
+Knows nothing of days or DataFrames. Waiting polls the *Download* endpoint (one call both
+asks "ready?" and, once ready, returns the file), for all outstanding jobs on one
+schedule whose interval grows geometrically, so the number of polls grows with the log
+of a job's duration. With a postback receiver, polling drops to a slow safety net and a
+postback wakes the waiter, which then confirms through the API.
+
+Examples
+--------
+>>> schedule = list(poll_delays(initial=1.0, factor=2.0, maximum=8.0, count=5))
+>>> schedule
+[1.0, 2.0, 4.0, 8.0, 8.0]
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from clickkit.api import Downloaded, ImpactApi, Job, NotReady
+from clickkit.errors import ApiError, NotFoundError, NotReplayableError, WaitTimeout
+
+log = logging.getLogger("clickkit")
+
+State = Literal["done", "pending", "failed"]
+
+
+def poll_delays(
+    *, initial: float, factor: float, maximum: float, count: int | None = None
+) -> Iterator[float]:
+    """Delays between polling rounds: ``initial``, growing by ``factor`` up to ``maximum``."""
+    delay = initial
+    produced = 0
+    while count is None or produced < count:
+        yield min(delay, maximum)
+        delay *= factor
+        produced += 1
+
+
+class Waker(Protocol):
+    """What a postback receiver offers the waiter."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; return early (True) when a postback arrives."""
+        ...
+
+    def seen(self, job_id: str) -> bool:
+        """Whether a postback for ``job_id`` arrived since it was last taken."""
+        ...
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of checking one job: ``done``, ``pending`` or ``failed``."""
+
+    state: State
+    job: Job | None = None
+
+
+def fetch_result(api: ImpactApi, job_id: str, dest: Path) -> Downloaded | Job:
+    """Download a job's result to ``dest``, or return the Job when it has no result yet.
+
+    A 404/409 on Download is told apart with one ``Jobs/{id}`` call: a FAILED or
+    CANCELLED job is returned as a Job; a job that really is gone re-raises.
+    """
+    try:
+        result = api.download(job_id, dest)
+    except (NotFoundError, ApiError) as exc:
+        if getattr(exc, "status", None) not in (404, 409, 410):
+            raise
+        job = api.get_job(job_id)
+        if job.status in ("FAILED", "CANCELLED", "QUEUED", "RUNNING", "ERROR"):
+            return job
+        raise
+    return result.job if isinstance(result, NotReady) else result
+
+
+def replay(api: ImpactApi, job_id: str) -> Job:
+    """Replay a job; if it is already queued or running (someone else replayed), say so."""
+    try:
+        return api.replay(job_id)
+    except NotReplayableError:
+        job = api.get_job(job_id)
+        if job.status in ("QUEUED", "RUNNING"):
+            log.info("job %s is already %s; not replayed again", job_id, job.status)
+            return job
+        raise
+
+
+class Waiter:
+    """Waits for several jobs at once.
+
+    Parameters
+    ----------
+    poll_initial, poll_factor, poll_max : float
+        The polling schedule (seconds).
+    safety_interval : float
+        With a waker, the slow polling interval used in case a postback never comes.
+    waker : Waker, optional
+        A postback receiver.
+    sleep, monotonic : callable
+        Clock functions (tests may pass their own).
+    """
+
+    def __init__(
+        self,
+        *,
+        poll_initial: float = 1.0,
+        poll_factor: float = 1.6,
+        poll_max: float = 30.0,
+        safety_interval: float = 300.0,
+        waker: Waker | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.poll_initial = poll_initial
+        self.poll_factor = poll_factor
+        self.poll_max = poll_max
+        self.safety_interval = safety_interval
+        self.waker = waker
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    def wait(
+        self,
+        job_ids: Iterable[str],
+        check: Callable[[str], Check],
+        *,
+        timeout: float | None = None,
+        immediate: bool | Iterable[str] = False,
+        on_round: Callable[[dict[str, Check]], None] | None = None,
+    ) -> dict[str, Check]:
+        """Call ``check`` for each outstanding job until each is done or failed.
+
+        ``check`` is called right away for the jobs in ``immediate`` (all when True):
+        resumed jobs may be finished already. The others are first checked after the
+        first delay, or when a postback names them. Jobs in ERROR stay outstanding (impact.com
+        retries them). Returns the final :class:`Check` of every job.
+
+        Raises
+        ------
+        WaitTimeout
+            When ``timeout`` seconds pass; the jobs go on and a later call resumes them.
+        """
+        outstanding = list(dict.fromkeys(job_ids))
+        first_round = set(outstanding) if immediate is True else set(immediate or ())
+        results: dict[str, Check] = {}
+        deadline = None if timeout is None else self._monotonic() + timeout
+        delays = poll_delays(
+            initial=self.poll_initial, factor=self.poll_factor, maximum=self.poll_max
+        )
+        last_poll = self._monotonic()
+        first = True
+        while outstanding:
+            woke = False
+            if not (first and first_round):
+                delay = self.safety_interval if self.waker else next(delays)
+                if deadline is not None:
+                    remaining = deadline - self._monotonic()
+                    if remaining <= 0:
+                        raise WaitTimeout(
+                            f"{len(outstanding)} job(s) still running after {timeout:.0f}s; "
+                            "nothing is lost: call again to resume them.",
+                            job_ids=outstanding,
+                        )
+                    delay = min(delay, remaining)
+                if self.waker is not None:
+                    woke = self.waker.wait(delay)
+                else:
+                    self._sleep(delay)
+            if first and first_round:
+                to_check = [j for j in outstanding if j in first_round]
+            elif self.waker is not None:
+                safety_due = self._monotonic() - last_poll >= self.safety_interval
+                named = [j for j in outstanding if self.waker.seen(j)]
+                # A postback that names no job we wait for still means "look now".
+                to_check = outstanding if safety_due or (woke and not named) else named
+            else:
+                to_check = outstanding
+            first = False
+            if to_check:
+                last_poll = self._monotonic()
+            for job_id in list(to_check):
+                outcome = check(job_id)
+                results[job_id] = outcome
+                if outcome.state != "pending":
+                    outstanding.remove(job_id)
+            if on_round is not None:
+                on_round(results)
+        return results
