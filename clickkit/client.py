@@ -1,0 +1,951 @@
+"""The :class:`Client`: one call from a date range to a typed DataFrame of clicks.
+
+It ties the parts together: plan the days against the cache and the quota, submit the
+exports and replays the plan needs (recording each job id first), wait for all jobs
+together, download and parse results into Parquet day frames, and return the filtered,
+concatenated DataFrame with its provenance in ``df.attrs["clickkit"]``.
+
+Examples
+--------
+>>> import clickkit as ck
+>>> client = ck.Client.sandbox()                                   # doctest: +SKIP
+>>> df = client.clicks("2026-10-01", "2026-10-07", unique=True)    # doctest: +SKIP
+>>> client.plan("2026-10-01", "2026-10-31")                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import datetime as dt
+import logging
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from clickkit import inputs, jobs, schema
+from clickkit.api import CallRecord, Downloaded, ImpactApi, Job
+from clickkit.cache import Cache, request_key
+from clickkit.errors import (
+    CacheError,
+    ConfigurationError,
+    DownloadError,
+    JobFailed,
+    NotFoundError,
+    QuotaExhausted,
+    RefreshRefused,
+)
+from clickkit.plan import (
+    Candidate,
+    DayPlan,
+    Filters,
+    Plan,
+    QuotaStatus,
+    date_range,
+    is_final,
+    make_plan,
+    plan_day,
+    quota_day,
+    quota_reset,
+)
+from clickkit.settings import Settings, resolve
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+log = logging.getLogger("clickkit")
+
+Clock = Callable[[], dt.datetime]
+
+
+def _real_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ProvisionalDataWarning(UserWarning):
+    """Some returned days are not over yet; their clicks may still grow."""
+
+
+@dataclass(frozen=True)
+class _Request:
+    start: dt.date
+    end: dt.date
+    filters: Filters
+    scope: str
+    result_format: str
+
+
+class Client:
+    """Click exports for one impact.com partner account, planned and cached.
+
+    Parameters
+    ----------
+    account_sid, auth_token : str, optional
+        Credentials; default to ``IMPACT_ACCOUNT_SID`` / ``IMPACT_AUTH_TOKEN``.
+    base_url : str, optional
+        API base URL (``CLICKKIT_BASE_URL``; default ``https://api.impact.com``).
+    cache_dir : str or Path, optional
+        Cache directory (``CLICKKIT_CACHE_DIR``; default the user cache dir).
+    timezone : str, optional
+        The account's time zone (``CLICKKIT_TIMEZONE``; default UTC): decides when a day
+        is over and how ``event_date`` is shown.
+    quota_timezone : str, optional
+        Where the daily ClickExport quota resets at midnight (default UTC).
+    settle_delay : datetime.timedelta, optional
+        How long after midnight a day becomes final (``CLICKKIT_SETTLE_HOURS``; 3 h).
+    daily_export_limit : int, optional
+        ClickExport calls allowed per quota day (``CLICKKIT_DAILY_EXPORT_LIMIT``; 10).
+    clock : callable, optional
+        Returns the current aware datetime; tests pass a sandbox's clock.
+    result_format : {"CSV", "JSON", "XML"}
+        Format requested from the API; CSV parses fastest.
+    progress : bool
+        Show a progress bar for work that waits on jobs.
+    poll_interval, poll_max : float
+        First and longest delay between status polls, in seconds.
+    wait_timeout : float, optional
+        Give up waiting after this many seconds (jobs are kept and resumed later).
+    min_refresh_interval : datetime.timedelta
+        The least time between an export or replay of a day and an explicit refresh.
+    max_failed_replays : int
+        Replays of a FAILED/CANCELLED job before :class:`~clickkit.JobFailed` is raised.
+    postback : object, optional
+        A started :class:`clickkit.postback.PostbackReceiver`; polling then becomes a
+        slow safety net.
+
+    Examples
+    --------
+    >>> client = Client("IRabc", "secret", cache_dir=tmp_path)  # doctest: +SKIP
+    >>> "secret" in repr(client)  # doctest: +SKIP
+    False
+    """
+
+    def __init__(
+        self,
+        account_sid: str | None = None,
+        auth_token: str | None = None,
+        *,
+        base_url: str | None = None,
+        cache_dir: str | Path | None = None,
+        timezone: str | None = None,
+        quota_timezone: str | None = None,
+        settle_delay: dt.timedelta | None = None,
+        daily_export_limit: int | None = None,
+        ir_version: str | None = None,
+        max_days: int | None = None,
+        clock: Clock | None = None,
+        result_format: str = "CSV",
+        progress: bool = True,
+        poll_interval: float = 1.0,
+        poll_max: float = 30.0,
+        wait_timeout: float | None = None,
+        min_refresh_interval: dt.timedelta = dt.timedelta(hours=1),
+        max_failed_replays: int = 2,
+        postback: Any = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        import os
+
+        env = os.environ if env is None else env
+        account_sid = account_sid or env.get("IMPACT_ACCOUNT_SID")
+        auth_token = auth_token or env.get("IMPACT_AUTH_TOKEN")
+        if not account_sid or not auth_token:
+            raise ConfigurationError(
+                "no impact.com credentials: pass account_sid= and auth_token=, or set "
+                "IMPACT_ACCOUNT_SID and IMPACT_AUTH_TOKEN. Without credentials, "
+                "Client.sandbox() runs against the local sandbox."
+            )
+        self.settings: Settings = resolve(
+            {
+                "base_url": base_url,
+                "cache_dir": cache_dir,
+                "timezone": timezone,
+                "quota_timezone": quota_timezone,
+                "settle_delay": settle_delay,
+                "daily_export_limit": daily_export_limit,
+                "ir_version": ir_version,
+                "max_days": max_days,
+            },
+            env,
+        )
+        self.account_sid = account_sid
+        self.result_format = inputs.parse_format(result_format)
+        self.progress = progress
+        self.wait_timeout = wait_timeout
+        self.min_refresh_interval = min_refresh_interval
+        self.max_failed_replays = max_failed_replays
+        self.postback = postback
+        self.sandbox_server: Any = None
+        self._clock = clock or _real_clock
+        self._calls: collections.Counter[str] = collections.Counter()
+        self._calls_lock = threading.Lock()
+        self.cache = Cache(self.settings.cache_dir)
+        self.api = ImpactApi(
+            account_sid,
+            auth_token,
+            base_url=self.settings.base_url,
+            ir_version=self.settings.ir_version,
+            observer=self._observe,
+        )
+        self._waiter_options = {"poll_initial": poll_interval, "poll_max": poll_max}
+
+    # -- construction ------------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Client:
+        """A client configured from environment variables (see :mod:`clickkit.settings`)."""
+        return cls(**overrides)
+
+    @classmethod
+    def sandbox(cls, *, cache_dir: str | Path | None = None, **options: Any) -> Client:
+        """A client wired to a new embedded sandbox server (no credentials needed).
+
+        Sandbox options (``seed``, ``now``, ``clicks_per_day``, ``timezone``,
+        ``job_duration``, ``daily_export_limit``...) go to
+        :class:`clickkit.sandbox.Sandbox`; client options (``progress``,
+        ``poll_interval``, ``settle_delay``...) go to the client. The sandbox is reachable
+        as ``client.sandbox_server`` and is closed with the client.
+        """
+        from clickkit.sandbox import Sandbox
+
+        client_keys = {
+            "progress", "poll_interval", "poll_max", "wait_timeout", "min_refresh_interval",
+            "max_failed_replays", "result_format", "settle_delay", "quota_timezone",
+            "max_days", "postback", "env",
+        }  # fmt: skip
+        client_options = {k: options.pop(k) for k in list(options) if k in client_keys}
+        server = Sandbox(**options)
+        if cache_dir is None:
+            from clickkit.settings import default_cache_dir
+
+            cache_dir = default_cache_dir() / f"sandbox-{server.account_sid}"
+        client_options.setdefault("quota_timezone", getattr(server, "quota_timezone", "UTC"))
+        try:
+            client = cls(
+                server.account_sid,
+                server.auth_token,
+                base_url=server.url,
+                cache_dir=cache_dir,
+                timezone=getattr(server, "timezone", "UTC"),
+                daily_export_limit=getattr(server, "daily_export_limit", 10),
+                clock=server.now,
+                **client_options,
+            )
+        except BaseException:
+            server.close()
+            raise
+        client.sandbox_server = server
+        return client
+
+    def __repr__(self) -> str:
+        return (
+            f"Client(account_sid={self.account_sid!r}, base_url={self.settings.base_url!r}, "
+            f"cache_dir={str(self.settings.cache_dir)!r})"
+        )
+
+    def close(self) -> None:
+        """Close HTTP sessions, the cache index and an owned sandbox."""
+        self.api.close()
+        self.cache.close()
+        if self.sandbox_server is not None:
+            self.sandbox_server.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- clock, ledger, quota ---------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        """The client's clock (aware)."""
+        return self._clock()
+
+    def today(self) -> dt.date:
+        """Today in the account's time zone."""
+        from zoneinfo import ZoneInfo
+
+        return self.now().astimezone(ZoneInfo(self.settings.timezone)).date()
+
+    def _observe(self, call: CallRecord) -> None:
+        accepted = call.status is not None and call.status < 400
+        name = call.endpoint if accepted else f"{call.endpoint} ({call.status or 'no answer'})"
+        with self._calls_lock:
+            self._calls[name] += 1
+        now = self.now()
+        day = quota_day(now, self.settings.quota_timezone)
+        self.cache.count_call(self.account_sid, day, name)
+        remaining_day = self.api.rate_limit.remaining_day
+        if call.endpoint == "ClickExport":
+            if call.status == 429 and (self.api.rate_limit.remaining_hour or 1) > 0:
+                remaining_day = 0  # the daily quota, not the hourly one, is gone
+            if remaining_day is not None:
+                self.cache.note(f"server-remaining/{self.account_sid}/{day}", remaining_day)
+
+    def _calls_snapshot(self) -> collections.Counter[str]:
+        with self._calls_lock:
+            return collections.Counter(self._calls)
+
+    def quota(self) -> QuotaStatus:
+        """ClickExport calls used and left in the current quota day (no API call).
+
+        The local ledger counts calls from every process using this cache; the server's
+        own headers, when it sent them this quota day, win where they say less is left.
+        """
+        now = self.now()
+        day = quota_day(now, self.settings.quota_timezone)
+        ledger = self.cache.ledger(self.account_sid, day)
+        limit = self.settings.daily_export_limit
+        used = int(ledger.get("ClickExport", 0))
+        remaining = max(limit - used, 0)
+        server = self.cache.note(f"server-remaining/{self.account_sid}/{day}")
+        if isinstance(server, int):
+            remaining = min(remaining, max(server, 0))
+            used = max(used, limit - remaining)
+        rate = self.api.rate_limit
+        return QuotaStatus(
+            limit=limit,
+            used=used,
+            remaining=remaining,
+            quota_day=day,
+            resets_at=quota_reset(now, self.settings.quota_timezone),
+            hourly_limit=rate.limit_hour,
+            hourly_remaining=rate.remaining_hour,
+            calls_today=ledger,
+        )
+
+    # -- requests and plans ----------------------------------------------------------
+
+    def _request(
+        self,
+        start: Any,
+        end: Any,
+        *,
+        program_id: Any,
+        ad_id: Any,
+        sub_id: Any,
+        unique: Any,
+        scope: Any,
+        result_format: Any,
+    ) -> _Request:
+        first = inputs.parse_date(start, "start")
+        last = first if end is None else inputs.parse_date(end, "end")
+        inputs.check_range(first, last, self.today(), self.settings.max_days)
+        filters = Filters(
+            program_ids=inputs.parse_ids(program_id, "program_id"),
+            ad_ids=inputs.parse_ids(ad_id, "ad_id"),
+            sub_ids=inputs.parse_sub_ids(sub_id),
+            unique=inputs.parse_unique(unique),
+        )
+        fmt = self.result_format if result_format is None else inputs.parse_format(result_format)
+        return _Request(first, last, filters, inputs.parse_scope(scope), fmt)
+
+    def _key(self, day: dt.date, filters: Filters, result_format: str) -> str:
+        return request_key(self.account_sid, day, **filters.as_api(), result_format=result_format)
+
+    def _candidates(self, day: dt.date, req: _Request) -> list[Candidate]:
+        formats = [req.result_format] + [f for f in schema.RESULT_FORMATS if f != req.result_format]
+        keys = [(self._key(day, Filters(), f), True) for f in formats]
+        if req.scope == "exact" and not req.filters.is_empty:
+            keys.append((self._key(day, req.filters, req.result_format), False))
+        return [
+            Candidate(k, self.cache.job(k), self.cache.day_path(k).exists(), whole)
+            for k, whole in keys
+        ]
+
+    def _plan(self, req: _Request, fetch: str) -> Plan:
+        now = self.now()
+        exact = req.scope == "exact" and not req.filters.is_empty
+        day_plans = []
+        for day in date_range(req.start, req.end):
+            export_filters = req.filters if exact else Filters()
+            day_plans.append(
+                plan_day(
+                    day,
+                    self._candidates(day, req),
+                    self._key(day, export_filters, req.result_format),
+                    final=is_final(day, now, self.settings.timezone, self.settings.settle_delay),
+                    export_whole_day=not exact,
+                )
+            )
+        return make_plan(
+            req.start,
+            req.end,
+            scope=req.scope,
+            filters=req.filters,
+            day_plans=day_plans,
+            quota=self.quota(),
+            fetch="fits" if fetch == "fits" else "all",
+        )
+
+    def plan(
+        self,
+        start: Any,
+        end: Any = None,
+        *,
+        program_id: Any = None,
+        ad_id: Any = None,
+        sub_id: Any = None,
+        unique: bool | None = None,
+        scope: str = "day",
+        result_format: str | None = None,
+        fetch: Literal["all", "fits"] = "all",
+    ) -> Plan:
+        """Dry run of :meth:`clicks`: what each day needs and what it costs. Spends nothing.
+
+        Examples
+        --------
+        >>> client.plan("2026-10-01", "2026-10-31").exports  # doctest: +SKIP
+        12
+        """
+        req = self._request(
+            start, end, program_id=program_id, ad_id=ad_id, sub_id=sub_id, unique=unique,
+            scope=scope, result_format=result_format,
+        )  # fmt: skip
+        return self._plan(req, inputs.parse_choice(fetch, "fetch", ("all", "fits")))
+
+    # -- the main call ----------------------------------------------------------------
+
+    def clicks(
+        self,
+        start: Any,
+        end: Any = None,
+        *,
+        program_id: Any = None,
+        ad_id: Any = None,
+        sub_id: Any = None,
+        unique: bool | None = None,
+        scope: str = "day",
+        result_format: str | None = None,
+        fetch: Literal["all", "fits"] = "all",
+        progress: bool | None = None,
+        timeout: float | None = None,
+        engine: Literal["pandas", "dask"] = "pandas",
+    ) -> pd.DataFrame:
+        """Clicks from ``start`` to ``end`` (inclusive, account time zone) as a DataFrame.
+
+        Parameters
+        ----------
+        start, end : str, date or datetime
+            The first and last day; ``end`` defaults to ``start``.
+        program_id, ad_id : int or list of int, optional
+            Keep clicks of these programs / ads.
+        sub_id : str or list of str, optional
+            Keep clicks carrying any of these values in ``sub_id1..3``.
+        unique : bool, optional
+            ``True`` keeps only IAB-unique clicks.
+        scope : {"day", "exact"}
+            ``"day"`` (default) exports each day whole once and filters locally, so any
+            later question about the day costs nothing. ``"exact"`` sends the filters to
+            the API (smaller downloads); a cached whole day still answers it locally.
+        result_format : {"CSV", "JSON", "XML"}, optional
+            Format requested from the API (default: the client's, CSV).
+        fetch : {"all", "fits"}
+            ``"all"`` raises :class:`~clickkit.QuotaExhausted` before spending anything
+            when the quota does not cover the plan; ``"fits"`` fetches the most recent
+            days that fit and leaves the rest (listed in ``df.attrs``) for later.
+        progress : bool, optional
+            Show a progress bar (default: the client's setting).
+        timeout : float, optional
+            Seconds to wait for jobs before :class:`~clickkit.WaitTimeout`; nothing is
+            lost, the next call resumes the same jobs.
+        engine : {"pandas", "dask"}
+            ``"dask"`` returns a lazy ``dask.dataframe`` with one partition per day.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The documented schema (see README); provenance in ``df.attrs["clickkit"]``.
+
+        Examples
+        --------
+        >>> df = client.clicks("2026-10-01", "2026-10-07", program_id=[1234])  # doctest: +SKIP
+        """
+        req = self._request(
+            start, end, program_id=program_id, ad_id=ad_id, sub_id=sub_id, unique=unique,
+            scope=scope, result_format=result_format,
+        )  # fmt: skip
+        engine = inputs.parse_choice(engine, "engine", ("pandas", "dask"))  # type: ignore[assignment]
+        fetch_mode = inputs.parse_choice(fetch, "fetch", ("all", "fits"))
+        plan = self._plan(req, fetch_mode)
+        if fetch_mode == "all" and plan.exports > plan.quota.remaining:
+            raise self._quota_error(plan)
+        before = self._calls_snapshot()
+        show = self.progress if progress is None else progress
+        with _progress(len(plan.days), show) as bar:
+            sources = self._execute(plan, req, bar, timeout)
+        spent = self._calls_snapshot() - before
+        if engine == "dask":
+            from clickkit.dask import dask_frame
+
+            return dask_frame(self, plan, req.filters, self._provenance(plan, req, sources, spent))
+        tables = self._load_days(plan, req, timeout)
+        frame = schema.to_pandas(_concat(tables), self.settings.timezone)
+        frame.attrs["clickkit"] = self._provenance(plan, req, sources, spent)
+        self._warn_provisional(plan)
+        return frame
+
+    def _quota_error(self, plan: Plan) -> QuotaExhausted:
+        q = plan.quota
+        return QuotaExhausted(
+            f"this request needs {plan.exports} new ClickExport calls but only {q.remaining} "
+            f"of {q.limit} remain in quota day {q.quota_day} (resets at "
+            f"{q.resets_at.isoformat(timespec='minutes')}). Nothing was spent. Options: "
+            "fetch='fits' loads the most recent days that fit now and the rest later; ask "
+            "for a shorter range; or wait for the reset.",
+            needed=plan.exports,
+            remaining=q.remaining,
+            resets_at=q.resets_at,
+            plan=plan,
+        )
+
+    def _warn_provisional(self, plan: Plan) -> None:
+        if plan.provisional:
+            days = ", ".join(d.isoformat() for d in plan.provisional)
+            warnings.warn(
+                f"provisional data for {days}: the day is not over (plus the settle delay), "
+                "so clicks may still arrive. Ask again after it closes and clickkit replays "
+                "the export once.",
+                ProvisionalDataWarning,
+                stacklevel=3,
+            )
+        if plan.deferred:
+            days = ", ".join(d.isoformat() for d in plan.deferred)
+            warnings.warn(
+                f"not fetched for lack of quota (fetch='fits'): {days}. Call again after "
+                f"{plan.quota.resets_at.isoformat(timespec='minutes')}.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    # -- execution --------------------------------------------------------------------
+
+    def _record(self, day_plan: DayPlan, req: _Request, job_id: str, status: str) -> dict:
+        filters = Filters() if day_plan.whole_day else req.filters
+        return {
+            "key": day_plan.key,
+            "account": self.account_sid,
+            "date": day_plan.date.isoformat(),
+            "filters": filters.describe(),
+            "result_format": req.result_format,
+            "job_id": job_id,
+            "status": status,
+            "submitted_at": self.now().isoformat(),
+            "pending": True,
+            "source": "export",
+            "replays": 0,
+            "failed_replays": 0,
+        }
+
+    def _submit(self, day_plan: DayPlan, req: _Request) -> None:
+        with self.cache.lock(day_plan.key):
+            existing = self.cache.job(day_plan.key)
+            if existing and existing.get("job_id"):
+                return  # another process submitted it meanwhile
+            filters = Filters() if day_plan.whole_day else req.filters
+            submission = self.api.submit_click_export(
+                day_plan.date, **filters.as_api(), result_format=req.result_format
+            )
+            # The job id is stored before anything else can go wrong.
+            self.cache.put_job(
+                day_plan.key, self._record(day_plan, req, submission.job_id, submission.status)
+            )
+            log.info("exported %s as job %s", day_plan.date, submission.job_id)
+
+    def _replay(self, key: str, *, final_replay: bool = False, count_failure: bool = False) -> Job:
+        record = self.cache.job(key) or {}
+        job = jobs.replay(self.api, record["job_id"])
+        changes: dict[str, Any] = {
+            "pending": True,
+            "status": job.status or "QUEUED",
+            "last_replay_at": self.now().isoformat(),
+            "replays": int(record.get("replays", 0)) + 1,
+            "source": "replay",
+        }
+        if final_replay:
+            changes["final_replay"] = True
+        if count_failure:
+            changes["failed_replays"] = int(record.get("failed_replays", 0)) + 1
+        self.cache.update_job(key, **changes)
+        log.info("replayed job %s (%s)", record["job_id"], record.get("date"))
+        return job
+
+    def _execute(
+        self, plan: Plan, req: _Request, bar: Any, timeout: float | None
+    ) -> dict[str, str]:
+        """Spend what the plan needs, then wait for every outstanding job."""
+        sources: dict[str, str] = {}
+        for day_plan in plan.days:
+            if day_plan.action == "export":
+                self._submit(day_plan, req)
+                sources[day_plan.key] = "export"
+            elif day_plan.action == "replay":
+                with self.cache.lock(day_plan.key):
+                    record = self.cache.job(day_plan.key) or {}
+                    if not record.get("pending") and not record.get("final_replay"):
+                        try:
+                            self._replay(day_plan.key, final_replay=True)
+                        except NotFoundError:
+                            log.warning(
+                                "job %s for %s is gone; serving the cached provisional day",
+                                record.get("job_id"), day_plan.date,
+                            )  # fmt: skip
+                            self.cache.update_job(day_plan.key, final_replay=True)
+                sources[day_plan.key] = "replay"
+            elif day_plan.action == "resume":
+                sources[day_plan.key] = "resume"
+            else:
+                sources[day_plan.key] = "cache"
+                bar.update(1)
+        waiting = [d.key for d in plan.days if d.action != "cache"]
+        resumed = {d.key for d in plan.days if d.action == "resume"}
+        self._wait(waiting, bar, timeout, immediate=resumed)
+        return sources
+
+    def _wait(
+        self,
+        keys: Iterable[str],
+        bar: Any,
+        timeout: float | None,
+        *,
+        immediate: bool | Iterable[str] = False,
+    ) -> None:
+        """Wait for the pending jobs of ``keys``; ``immediate`` keys are checked at once."""
+        by_job: dict[str, str] = {}
+        for key in keys:
+            record = self.cache.job(key) or {}
+            if record.get("job_id") and (
+                record.get("pending") or not self.cache.day_path(key).exists()
+            ):
+                by_job[record["job_id"]] = key
+            else:
+                bar.update(1)
+        if not by_job:
+            return
+        download_failures: collections.Counter[str] = collections.Counter()
+
+        def check(job_id: str) -> jobs.Check:
+            outcome = self._check(by_job[job_id], job_id, download_failures)
+            if outcome.state != "pending":
+                bar.update(1)
+            return outcome
+
+        def on_round(results: Mapping[str, jobs.Check]) -> None:
+            states = collections.Counter(
+                (c.job.status if c.job else c.state.upper()) for c in results.values()
+            )
+            bar.set_postfix_str(", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())))
+
+        first = (
+            immediate
+            if isinstance(immediate, bool)
+            else {job_id for job_id, key in by_job.items() if key in set(immediate)}
+        )
+        waiter = jobs.Waiter(waker=self.postback, **self._waiter_options)
+        results = waiter.wait(
+            by_job,
+            check,
+            timeout=self.wait_timeout if timeout is None else timeout,
+            immediate=first,
+            on_round=on_round,
+        )
+        failed = [job_id for job_id, c in results.items() if c.state == "failed"]
+        if failed:
+            for job_id in failed:
+                self.cache.update_job(by_job[job_id], failed_replays=0)
+            raise JobFailed(
+                f"{len(failed)} job(s) ended FAILED/CANCELLED after {self.max_failed_replays} "
+                f"replays: {', '.join(failed)}. impact.com says this should not happen; "
+                "contact its support with these job ids, or call again later to retry.",
+                job_ids=failed,
+            )
+
+    def _check(self, key: str, job_id: str, failures: collections.Counter[str]) -> jobs.Check:
+        """Poll one job through its Download; ingest the result once it arrives."""
+        with self.cache.lock(key):
+            record = self.cache.job(key) or {}
+            if record.get("job_id") != job_id:
+                return jobs.Check("done")
+            if not record.get("pending") and self.cache.day_path(key).exists():
+                return jobs.Check("done")  # another process finished it
+            try:
+                outcome = jobs.fetch_result(self.api, job_id, self.cache.download_path(key))
+            except DownloadError:
+                failures[job_id] += 1
+                if failures[job_id] >= 4:
+                    raise
+                return jobs.Check("pending")
+            if isinstance(outcome, Job):
+                return self._not_ready(key, record, outcome)
+            self._ingest(key, record, outcome)
+            return jobs.Check("done")
+
+    def _not_ready(self, key: str, record: Mapping[str, Any], job: Job) -> jobs.Check:
+        if job.status in ("FAILED", "CANCELLED"):
+            if int(record.get("failed_replays", 0)) >= self.max_failed_replays:
+                self.cache.update_job(key, status=job.status)
+                return jobs.Check("failed", job)
+            log.warning("job %s ended %s; replaying it", job.id, job.status)
+            self._replay(key, count_failure=True)
+            return jobs.Check("pending", job)
+        if job.status and job.status != record.get("status"):
+            self.cache.update_job(key, status=job.status)
+        return jobs.Check("pending", job)
+
+    def _ingest(self, key: str, record: Mapping[str, Any], file: Downloaded) -> None:
+        """Parse a downloaded result into the day frame and close the job record."""
+        table = schema.parse_export(file.path, record.get("result_format"))
+        meta = self.cache.write_day(key, table)
+        day = dt.date.fromisoformat(record["date"])
+        now = self.now()
+        self.cache.update_job(
+            key,
+            pending=False,
+            status="COMPLETED",
+            result={
+                **meta,
+                "fetched_at": now.isoformat(),
+                "final": is_final(day, now, self.settings.timezone, self.settings.settle_delay),
+                "checksum": file.checksum,
+            },
+        )
+        with contextlib.suppress(OSError):
+            file.path.unlink()
+
+    # -- loading ----------------------------------------------------------------------
+
+    def _load_days(self, plan: Plan, req: _Request, timeout: float | None) -> list[pa.Table]:
+        tables: dict[dt.date, pa.Table] = {}
+        damaged: list[DayPlan] = []
+        for day_plan in plan.days:
+            table = self.cache.read_day(day_plan.key, self.cache.job(day_plan.key))
+            if table is None:
+                damaged.append(day_plan)
+            else:
+                tables[day_plan.date] = table
+        if damaged:
+            # Fetch again through the same jobs: a download, never a new export.
+            for day_plan in damaged:
+                self.cache.update_job(day_plan.key, pending=True)
+            self._wait([d.key for d in damaged], _NoBar(), timeout, immediate=True)
+            for day_plan in damaged:
+                table = self.cache.read_day(day_plan.key, self.cache.job(day_plan.key))
+                if table is None:
+                    raise CacheError(
+                        f"the cached frame for {day_plan.date} could not be restored from "
+                        f"job {day_plan.job_id}; delete {self.cache.day_path(day_plan.key)} "
+                        "and call again."
+                    )
+                tables[day_plan.date] = table
+        return [
+            schema.filter_table(tables[d.date], **_local_filters(req.filters))
+            for d in sorted(plan.days, key=lambda d: d.date)
+        ]
+
+    def _provenance(
+        self,
+        plan: Plan,
+        req: _Request,
+        sources: Mapping[str, str],
+        spent: Mapping[str, int],
+    ) -> dict[str, Any]:
+        days = []
+        for day_plan in sorted(plan.days, key=lambda d: d.date):
+            record = self.cache.job(day_plan.key) or {}
+            result = record.get("result") or {}
+            days.append(
+                {
+                    "date": day_plan.date.isoformat(),
+                    "source": sources.get(day_plan.key, "cache"),
+                    "job_id": record.get("job_id"),
+                    "fetched_at": result.get("fetched_at"),
+                    "final": bool(result.get("final")),
+                    "rows": result.get("rows"),
+                    "whole_day": day_plan.whole_day,
+                }
+            )
+        return {
+            "account_sid": self.account_sid,
+            "timezone": self.settings.timezone,
+            "start": req.start.isoformat(),
+            "end": req.end.isoformat(),
+            "filters": req.filters.describe(),
+            "scope": req.scope,
+            "days": days,
+            "deferred": [d.isoformat() for d in plan.deferred],
+            "api_calls": dict(spent),
+        }
+
+    # -- jobs and refresh -------------------------------------------------------------
+
+    def jobs(self, *, check: bool = False) -> pd.DataFrame:
+        """Known jobs and their states, one row per cached request.
+
+        Parameters
+        ----------
+        check : bool
+            Ask the API for the current state of unfinished jobs first (one
+            ``Jobs/{id}`` call each); otherwise nothing is spent.
+        """
+        import pandas as pd
+
+        records = [r for r in self.cache.jobs() if r.get("account") == self.account_sid]
+        if check:
+            for record in records:
+                if record.get("pending"):
+                    job = self.api.get_job(record["job_id"])
+                    record.update(self.cache.update_job(record["key"], status=job.status))
+        rows = []
+        for r in sorted(records, key=lambda r: (r.get("date", ""), r.get("key", ""))):
+            result = r.get("result") or {}
+            rows.append(
+                {
+                    "date": r.get("date"),
+                    "job_id": r.get("job_id"),
+                    "status": r.get("status"),
+                    "pending": bool(r.get("pending")),
+                    "filters": str(r.get("filters") or "whole day"),
+                    "format": r.get("result_format"),
+                    "submitted_at": r.get("submitted_at"),
+                    "fetched_at": result.get("fetched_at"),
+                    "final": bool(result.get("final")),
+                    "rows": result.get("rows"),
+                    "replays": r.get("replays", 0),
+                }
+            )
+        columns = ["date", "job_id", "status", "pending", "filters", "format",
+                   "submitted_at", "fetched_at", "final", "rows", "replays"]  # fmt: skip
+        return pd.DataFrame(rows, columns=columns)
+
+    def refresh(
+        self,
+        day: Any,
+        *,
+        program_id: Any = None,
+        ad_id: Any = None,
+        sub_id: Any = None,
+        unique: bool | None = None,
+        scope: str = "day",
+        timeout: float | None = None,
+    ) -> pd.DataFrame:
+        """Replay the existing job of ``day`` and return the refreshed day.
+
+        Guarded, as impact.com asks: never while the job is queued or running, never
+        right after it was submitted or replayed (``min_refresh_interval``), and never a
+        new export.
+
+        Raises
+        ------
+        RefreshRefused
+            With the reason, when a guard refuses.
+        """
+        req = self._request(
+            day, None, program_id=program_id, ad_id=ad_id, sub_id=sub_id, unique=unique,
+            scope=scope, result_format=None,
+        )  # fmt: skip
+        candidates = [
+            c for c in self._candidates(req.start, req) if c.record and c.record.get("job_id")
+        ]
+        if not candidates:
+            raise RefreshRefused(
+                f"nothing is cached for {req.start}: load it with clicks() first (a refresh "
+                "replays an existing job and never starts a new export)."
+            )
+        key, record = candidates[0].key, dict(candidates[0].record or {})
+        if record.get("pending"):
+            job = self.api.get_job(record["job_id"])
+            if job.status in ("QUEUED", "RUNNING", "ERROR"):
+                raise RefreshRefused(
+                    f"the job for {req.start} is {job.status}; a replay now would be refused. "
+                    "Wait for it to finish (clicks() resumes it)."
+                )
+        last = record.get("last_replay_at") or record.get("submitted_at")
+        if last:
+            elapsed = self.now() - dt.datetime.fromisoformat(last)
+            if elapsed < self.min_refresh_interval:
+                wait = self.min_refresh_interval - elapsed
+                raise RefreshRefused(
+                    f"{req.start} was exported or replayed {_human(elapsed)} ago; impact.com "
+                    "asks not to replay right after. Try again in "
+                    f"{_human(wait)} (min_refresh_interval)."
+                )
+        with self.cache.lock(key):
+            final = is_final(
+                req.start, self.now(), self.settings.timezone, self.settings.settle_delay
+            )
+            self._replay(key, final_replay=final)
+        with _progress(1, self.progress) as bar:
+            self._wait([key], bar, timeout)
+        table = self.cache.read_day(key, self.cache.job(key))
+        frame = schema.to_pandas(
+            schema.filter_table(table, **_local_filters(req.filters)), self.settings.timezone
+        )
+        record = self.cache.job(key) or {}
+        frame.attrs["clickkit"] = {
+            "account_sid": self.account_sid,
+            "timezone": self.settings.timezone,
+            "days": [
+                {
+                    "date": req.start.isoformat(),
+                    "source": "replay",
+                    "job_id": record.get("job_id"),
+                    "fetched_at": (record.get("result") or {}).get("fetched_at"),
+                    "final": bool((record.get("result") or {}).get("final")),
+                    "rows": (record.get("result") or {}).get("rows"),
+                }
+            ],
+        }
+        return frame
+
+
+def _local_filters(filters: Filters) -> dict[str, Any]:
+    return {
+        "program_ids": filters.program_ids,
+        "ad_ids": filters.ad_ids,
+        "sub_ids": filters.sub_ids,
+        "unique": filters.unique,
+    }
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    import pyarrow as pa
+
+    if not tables:
+        return schema.empty_table()
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def _human(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return f"{int(delta.total_seconds())} s"
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes / 60:.1f} h"
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _progress(total: int, show: bool) -> Any:
+    if not show:
+        yield _NoBar()
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="clickkit", unit="day", leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()
