@@ -1,0 +1,3 @@
+from clickkit.cli import main
+
+raise SystemExit(main())

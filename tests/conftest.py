@@ -1,0 +1,50 @@
+"""Shared fixtures: clients wired to a fresh sandbox over real loopback HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import clickkit as ck
+
+#: A fixed start for the sandbox clock (it then runs in real time): a Friday noon UTC.
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests never use a developer's real account.
+    for name in ("IMPACT_ACCOUNT_SID", "IMPACT_AUTH_TOKEN", "CLICKKIT_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[Callable[..., ck.Client]]:
+    """Build ``Client.sandbox()`` clients with fast, deterministic test defaults."""
+    clients: list[ck.Client] = []
+
+    def make(**options: Any) -> ck.Client:
+        options.setdefault("cache_dir", tmp_path / "cache")
+        options.setdefault("now", NOW)
+        options.setdefault("seed", 1)
+        options.setdefault("clicks_per_day", 300)
+        options.setdefault("job_duration", dt.timedelta(0))
+        options.setdefault("progress", False)
+        options.setdefault("poll_interval", 0.02)
+        options.setdefault("poll_max", 0.2)
+        client = ck.Client.sandbox(**options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def exports(client: ck.Client) -> int:
+    """ClickExport calls the sandbox has answered."""
+    return client.sandbox_server.stats()["requests"].get("ClickExport", 0)
