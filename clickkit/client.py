@@ -481,7 +481,7 @@ class Client:
             sources = self._execute(plan, req, bar, timeout)
         spent = self._calls_snapshot() - before
         if engine == "dask":
-            from clickkit.dask import dask_frame
+            from clickkit.dataset import dask_frame
 
             return dask_frame(self, plan, req.filters, self._provenance(plan, req, sources, spent))
         tables = self._load_days(plan, req, timeout)

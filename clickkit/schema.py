@@ -516,13 +516,33 @@ def parse_export(source: bytes | str | Path, result_format: str | None = None) -
 # pandas
 
 
-def _categorical(column: pa.ChunkedArray, documented: Sequence[str]) -> pd.Categorical:
+def enum_categories(tables: Iterable[pa.Table]) -> dict[str, list[str]]:
+    """The categories of each enum column over several tables: documented, then extras.
+
+    Lets partitions converted separately (e.g. by Dask) share identical categories.
+    """
+    import pyarrow.compute as pc
+
+    extras: dict[str, set[str]] = {name: set() for name in ENUMS}
+    for table in tables:
+        for name in ENUMS:
+            if name in table.column_names:
+                found = {v for v in pc.unique(table[name]).to_pylist() if v is not None}
+                extras[name] |= found - set(ENUMS[name])
+    return {name: [*ENUMS[name], *sorted(extras[name])] for name in ENUMS}
+
+
+def _categorical(
+    column: pa.ChunkedArray, documented: Sequence[str], *, exact: bool = False
+) -> pd.Categorical:
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    present = [v for v in pc.unique(column).to_pylist() if v is not None]
-    extras = sorted(set(present) - set(documented))
+    extras: list[str] = []
+    if not exact:
+        present = [v for v in pc.unique(column).to_pylist() if v is not None]
+        extras = sorted(set(present) - set(documented))
     categories = pa.array([*documented, *extras], pa.string())
     codes = pc.fill_null(pc.index_in(column, value_set=categories), -1)
     return pd.Categorical.from_codes(
@@ -530,7 +550,12 @@ def _categorical(column: pa.ChunkedArray, documented: Sequence[str]) -> pd.Categ
     )
 
 
-def to_pandas(table: pa.Table, timezone: str = "UTC") -> pd.DataFrame:
+def to_pandas(
+    table: pa.Table,
+    timezone: str = "UTC",
+    *,
+    categories: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
     """Convert a canonical table (or a concatenation of them) to the documented DataFrame.
 
     Parameters
@@ -539,6 +564,9 @@ def to_pandas(table: pa.Table, timezone: str = "UTC") -> pd.DataFrame:
         From :func:`parse_export`, the cache, or ``pyarrow.concat_tables`` of those.
     timezone : str
         IANA name of the account's time zone; ``event_date`` is converted to it.
+    categories : mapping, optional
+        Exact categories per enum column (from :func:`enum_categories`); by default the
+        documented ones plus any other values present.
 
     Returns
     -------
@@ -561,7 +589,10 @@ def to_pandas(table: pa.Table, timezone: str = "UTC") -> pd.DataFrame:
     plain = table.drop_columns(enum_columns)
     frame = plain.to_pandas(types_mapper=mapping.get, self_destruct=False)
     for name in enum_columns:
-        frame[name] = _categorical(table[name], ENUMS[name])
+        if categories and name in categories:
+            frame[name] = _categorical(table[name], categories[name], exact=True)
+        else:
+            frame[name] = _categorical(table[name], ENUMS[name])
     frame = frame[table.column_names]
     if "event_date" in frame:
         frame["event_date"] = frame["event_date"].dt.tz_convert(timezone)
