@@ -1,0 +1,477 @@
+"""The sandbox's state and rules, free of HTTP: jobs, quotas, results, statistics.
+
+:class:`Engine` is what the HTTP apps in :mod:`clickkit.sandbox.api` and
+:mod:`clickkit.sandbox.storage` call; :class:`Settings` holds every option of
+:class:`~clickkit.sandbox.Sandbox`. A refused call raises :class:`Refused`, which the
+HTTP layer turns into the ``{"Status":"ERROR","Message":...}`` envelope.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from clickkit.sandbox.clock import Clock
+from clickkit.sandbox.faults import ENDPOINTS, FaultInjector, Faults
+from clickkit.sandbox.formats import filter_clicks, serialize
+from clickkit.sandbox.generator import DEFAULT_ACCOUNT_SID, generate_day
+from clickkit.sandbox.jobs import (
+    OUTCOMES,
+    ExportParams,
+    Job,
+    Run,
+    RunState,
+    Timing,
+    run_end,
+    run_state,
+)
+
+__all__ = ["Engine", "Refused", "Settings", "rate_headers"]
+
+
+@dataclass
+class Settings:
+    """Every option of the sandbox; see :class:`~clickkit.sandbox.Sandbox` for meanings."""
+
+    seed: int = 0
+    account_sid: str = DEFAULT_ACCOUNT_SID
+    auth_token: str = ""
+    clicks_per_day: int = 2000
+    timezone: str = "UTC"
+    job_duration: timedelta = timedelta(seconds=1)
+    daily_export_limit: int = 10
+    quota_timezone: str = "UTC"
+    duplicates_count: bool = True
+    replays_count: bool = False
+    hourly_limit: int = 1000
+    settle_delay: timedelta = timedelta(hours=2)
+    retention: timedelta | None = timedelta(days=90)
+    signed_url_ttl: timedelta = timedelta(minutes=5)
+    string_fields: bool = False
+    csv_true: str = "true"
+    csv_false: str = "false"
+    csv_bom: bool = False
+    json_flat: bool = False
+    outcomes: dict[str, list[str]] = field(default_factory=dict)
+    error_retry_interval: timedelta = timedelta(minutes=15)
+    error_retries: int = 5
+    postback_url: str | None = None
+    postback_retries: int = 3
+    postback_retry_delay: float = 0.2
+
+
+class Refused(Exception):
+    """An API call the sandbox refuses, with its HTTP status, message and extra headers."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+        self.errors = errors
+
+
+class _Lru:
+    """A small thread-safe LRU cache bounded by entries and by bytes."""
+
+    def __init__(self, entries: int, max_bytes: int) -> None:
+        self._data: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._entries, self._max_bytes, self._bytes = entries, max_bytes, 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key not in self._data:
+                return None
+            self._data.move_to_end(key)
+            return self._data[key][0]
+
+    def put(self, key: Any, value: Any, size: int) -> None:
+        with self._lock:
+            if key in self._data:
+                self._bytes -= self._data.pop(key)[1]
+            self._data[key] = (value, size)
+            self._bytes += size
+            while len(self._data) > self._entries or (
+                self._bytes > self._max_bytes and len(self._data) > 1
+            ):
+                self._bytes -= self._data.popitem(last=False)[1][1]
+
+
+class Engine:
+    """Jobs, quotas, results and statistics of one sandbox account.
+
+    Parameters
+    ----------
+    settings : Settings
+        The options.
+    clock : Clock
+        The sandbox clock every rule reads.
+    faults : Faults
+        Initial fault injection.
+    """
+
+    def __init__(self, settings: Settings, clock: Clock, faults: Faults) -> None:
+        for day, values in settings.outcomes.items():
+            _check_outcomes(day, values)
+        self.settings = settings
+        self.clock = clock
+        self.faults = FaultInjector(faults, settings.seed)
+        self.tz = ZoneInfo(settings.timezone)
+        self.quota_tz = ZoneInfo(settings.quota_timezone)
+        self.timing = Timing(
+            settings.job_duration, settings.error_retry_interval, settings.error_retries
+        )
+        self._lock = threading.RLock()
+        self._jobs: dict[str, Job] = {}
+        self._by_params: dict[ExportParams, str] = {}
+        self._outcomes = {day: list(v) for day, v in settings.outcomes.items()}
+        self._outcome_pos: Counter[str] = Counter()
+        self._daily: Counter[date] = Counter()
+        self._hourly: Counter[int] = Counter()
+        self._requests: Counter[str] = Counter()
+        self._statuses: Counter[int] = Counter()
+        self._tables = _Lru(entries=8, max_bytes=2 << 30)
+        self._files = _Lru(entries=32, max_bytes=1 << 30)
+        self._generate_lock = threading.Lock()
+        self.wake = threading.Event()  # set when the clock jumps or a job is added
+
+    # -- clock and identity ----------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The sandbox time (aware, UTC)."""
+        return self.clock.now()
+
+    def today(self) -> date:
+        """Today in the account time zone."""
+        return self.now().astimezone(self.tz).date()
+
+    def iso(self, moment: datetime | None) -> str:
+        """ISO-8601 with the account's offset, or "" when unset."""
+        return "" if moment is None else moment.astimezone(self.tz).isoformat("T", "seconds")
+
+    # -- statistics --------------------------------------------------------------------
+
+    def count_request(self, endpoint: str) -> None:
+        """Count one call of an endpoint."""
+        with self._lock:
+            self._requests[endpoint] += 1
+
+    def count_status(self, status: int) -> None:
+        """Count one response status."""
+        with self._lock:
+            self._statuses[status] += 1
+
+    def stats(self) -> dict[str, dict[Any, int]]:
+        """Calls per endpoint and responses per status code."""
+        with self._lock:
+            return {
+                "requests": {name: self._requests[name] for name in ENDPOINTS},
+                "status": dict(sorted(self._statuses.items())),
+            }
+
+    def reset_stats(self) -> None:
+        """Zero the statistics (quotas are untouched)."""
+        with self._lock:
+            self._requests.clear()
+            self._statuses.clear()
+
+    # -- rate limits ---------------------------------------------------------------
+
+    def hourly(self, *, spend: bool) -> tuple[int, int, int]:
+        """Check (and with ``spend``, use) the hourly limit.
+
+        Returns
+        -------
+        (limit, remaining, reset_seconds)
+
+        Raises
+        ------
+        Refused
+            429 when the window is spent (or the ``hourly_429`` fault is on).
+        """
+        now = self.now().timestamp()
+        window = int(now // 3600)
+        reset = max(1, math.ceil((window + 1) * 3600 - now))
+        limit = self.settings.hourly_limit
+        with self._lock:
+            used = self._hourly[window]
+            if self.faults.faults.hourly_429 or used >= limit:
+                headers = rate_headers(limit, 0, reset) | {"Retry-After": str(reset)}
+                raise Refused(
+                    429,
+                    f"Hourly API limit of {limit} calls reached. Retry after {reset} seconds.",
+                    headers=headers,
+                )
+            if spend:
+                self._hourly[window] = used = used + 1
+        return limit, max(0, limit - used), reset
+
+    def quota_reset_seconds(self) -> int:
+        """Seconds until the ClickExport quota day ends (midnight in ``quota_timezone``)."""
+        now = self.now()
+        local = now.astimezone(self.quota_tz)
+        midnight = datetime.combine(local.date() + timedelta(days=1), time(0), self.quota_tz)
+        return max(1, math.ceil((midnight - now).total_seconds()))
+
+    def daily(self) -> tuple[int, int]:
+        """(limit, remaining) of the ClickExport quota today."""
+        day = self.now().astimezone(self.quota_tz).date()
+        limit = self.settings.daily_export_limit
+        with self._lock:
+            return limit, max(0, limit - self._daily[day])
+
+    def _spend_daily(self) -> None:
+        day = self.now().astimezone(self.quota_tz).date()
+        limit = self.settings.daily_export_limit
+        if self._daily[day] >= limit:
+            reset = self.quota_reset_seconds()
+            raise Refused(
+                429,
+                f"Daily limit of {limit} ClickExport calls reached. "
+                f"The quota resets in {reset} seconds.",
+                headers={
+                    "Retry-After": str(reset),
+                    "X-RateLimit-Limit-day": str(limit),
+                    "X-RateLimit-Remaining-day": "0",
+                },
+            )
+        self._daily[day] += 1
+
+    # -- jobs ----------------------------------------------------------------------
+
+    def submit(self, params: ExportParams) -> Job:
+        """ClickExport: return the existing job for these parameters or queue a new one.
+
+        Raises
+        ------
+        Refused
+            429 when the daily ClickExport quota is spent.
+        """
+        with self._lock:
+            existing = self._by_params.get(params)
+            if existing is None or self.settings.duplicates_count:
+                self._spend_daily()
+            if existing is not None:
+                return self._jobs[existing]
+            now = self.now()
+            job = Job(str(uuid.uuid4()), params, now)
+            job.runs.append(Run(1, now, self._next_outcome(params.date)))
+            self._jobs[job.id] = job
+            self._by_params[params] = job.id
+        self.wake.set()
+        return job
+
+    def find(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def job(self, job_id: str) -> Job:
+        """Look a job up.
+
+        Raises
+        ------
+        Refused
+            404 for an unknown id.
+        """
+        job = self.find(job_id)
+        if job is None:
+            raise Refused(404, f"Job {job_id} was not found.")
+        return job
+
+    def all_jobs(self) -> list[Job]:
+        """Every job, oldest first."""
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: j.created)
+
+    def state(self, job: Job, run: Run | None = None) -> RunState:
+        """The state of a job's latest run (or of ``run``) now."""
+        return run_state(run or job.run, self.now(), self.timing)
+
+    def replay(self, job_id: str) -> Job:
+        """Re-queue a finished job under the same id.
+
+        Raises
+        ------
+        Refused
+            404 for an unknown job, 403 while it is queued, running or awaiting a retry,
+            429 if replays count toward the daily quota and it is spent.
+        """
+        with self._lock:
+            job = self.job(job_id)
+            status = self.state(job).status
+            if status in ("QUEUED", "RUNNING", "ERROR"):
+                job.abandoned = self.now()
+                raise Refused(
+                    403,
+                    f"Job {job_id} is {status} and cannot be replayed until it has finished.",
+                )
+            if self.settings.replays_count:
+                self._spend_daily()
+            job.runs.append(Run(len(job.runs) + 1, self.now(), self._next_outcome(job.params.date)))
+        self.wake.set()
+        return job
+
+    def set_outcomes(self, day: str, outcomes: list[str]) -> None:
+        """Set the outcomes of the next runs of ``day``'s jobs (starting afresh)."""
+        _check_outcomes(day, outcomes)
+        with self._lock:
+            self._outcomes[day] = list(outcomes)
+            self._outcome_pos[day] = 0
+
+    def _next_outcome(self, day: date) -> str:
+        key = day.isoformat()
+        queue = self._outcomes.get(key, [])
+        position = self._outcome_pos[key]
+        self._outcome_pos[key] += 1
+        return queue[position] if position < len(queue) else "COMPLETED"
+
+    def run_finished(self, run: Run) -> datetime:
+        """When ``run`` reaches its terminal state."""
+        return run_end(run, self.timing)
+
+    def job_view(self, job: Job) -> dict[str, Any]:
+        """The Job object as the API shows it."""
+        state = self.state(job)
+        rows = 0
+        if state.status in ("RUNNING", "COMPLETED"):
+            rows = int(self.result(job, job.run)[1] * state.progress)
+        if state.status == "COMPLETED":
+            percent = 100
+        elif state.status == "RUNNING":
+            percent = min(99, int(state.progress * 100))
+        else:
+            percent = 0
+        strings = self.settings.string_fields
+        sid = self.settings.account_sid
+        return {
+            "Id": job.id,
+            "Type": "ClickExport",
+            "ProgramId": ",".join(job.params.program_ids),
+            "CreatedBy": sid,
+            "CreatedDate": self.iso(job.created),
+            "StartedDate": self.iso(state.started),
+            "CompletedDate": self.iso(state.completed),
+            "AbandonedDate": self.iso(job.abandoned),
+            "CancelledDate": self.iso(state.cancelled),
+            "FailedDate": self.iso(state.failed),
+            "LastProgressUpdateDate": self.iso(state.last_update),
+            "Status": state.status,
+            "StatusMessage": state.message,
+            "RecordsProcessed": str(rows) if strings else rows,
+            "PercentageComplete": str(percent) if strings else percent,
+            "Replayable": "true" if strings else True,
+            "ResultUri": f"/Mediapartners/{sid}/Jobs/{job.id}/Download",
+        }
+
+    def describe(self, job: Job) -> dict[str, Any]:
+        """A job for tests: parameters, status and every run."""
+        runs = []
+        for run in job.runs:
+            state = self.state(job, run)
+            runs.append(
+                {
+                    "number": run.number,
+                    "queued_at": run.queued_at,
+                    "outcome": run.outcome,
+                    "status": state.status,
+                    "finishes_at": self.run_finished(run),
+                    "completed_at": state.completed,
+                }
+            )
+        return {
+            "id": job.id,
+            "params": job.params.as_dict(),
+            "status": runs[-1]["status"],
+            "created": job.created,
+            "abandoned": job.abandoned,
+            "runs": runs,
+        }
+
+    # -- results -------------------------------------------------------------------
+
+    def expired(self, completed: datetime) -> bool:
+        """Whether a result completed at ``completed`` is past retention."""
+        retention = self.settings.retention
+        return retention is not None and self.now() - completed > retention
+
+    def result(self, job: Job, run: Run) -> tuple[bytes, int]:
+        """The result file of ``run`` and its row count (generated once, then cached)."""
+        params = job.params
+        as_of = self.run_finished(run)
+        key = (params, as_of)
+        cached = self._files.get(key)
+        if cached is not None:
+            return cached
+        with self._generate_lock:
+            cached = self._files.get(key)
+            if cached is not None:
+                return cached
+            table = filter_clicks(
+                self._day_table(params.date, as_of),
+                program_ids=params.program_ids,
+                ad_ids=params.ad_ids,
+                sub_ids=params.sub_ids,
+                unique_only=params.unique_click == "TRUE",
+            )
+            s = self.settings
+            data = serialize(
+                table,
+                params.result_format,
+                csv_true=s.csv_true,
+                csv_false=s.csv_false,
+                flat=s.json_flat,
+                bom=s.csv_bom,
+            )
+            value = (data, table.num_rows)
+            self._files.put(key, value, len(data))
+            return value
+
+    def _day_table(self, day: date, as_of: datetime) -> pa.Table:
+        key = (day, as_of)
+        table = self._tables.get(key)
+        if table is None:
+            s = self.settings
+            table = generate_day(
+                day,
+                seed=s.seed,
+                account_sid=s.account_sid,
+                clicks_per_day=s.clicks_per_day,
+                timezone=s.timezone,
+                as_of=as_of,
+                settle_delay=s.settle_delay,
+            )
+            self._tables.put(key, table, table.nbytes)
+        return table
+
+
+def rate_headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
+    """The hourly rate-limit headers every API answer carries."""
+    return {
+        "X-RateLimit-Limit-hour": str(limit),
+        "X-RateLimit-Remaining-hour": str(remaining),
+        "RateLimit-Reset": str(reset),
+    }
+
+
+def _check_outcomes(day: str, outcomes: list[str]) -> None:
+    date.fromisoformat(day)
+    bad = [o for o in outcomes if o not in OUTCOMES]
+    if bad:
+        raise ValueError(f"unknown outcome(s) {bad} for {day}; use {', '.join(OUTCOMES)}")

@@ -1,0 +1,340 @@
+"""The :class:`Sandbox`: a local impact.com Partner API plus its storage host.
+
+Two werkzeug servers run in daemon threads: the API (ClickExport, Jobs, Download,
+Replay) and a "storage" host serving signed result URLs. Both read one
+:class:`~clickkit.sandbox.engine.Engine` and one sandbox clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from clickkit.sandbox.api import ApiApp
+from clickkit.sandbox.clock import Clock
+from clickkit.sandbox.engine import Engine, Settings
+from clickkit.sandbox.faults import Faults, coerce_faults
+from clickkit.sandbox.generator import DEFAULT_ACCOUNT_SID
+from clickkit.sandbox.postbacks import PostbackNotifier
+from clickkit.sandbox.storage import StorageApp, UrlSigner
+
+__all__ = ["Sandbox"]
+
+logger = logging.getLogger("clickkit.sandbox")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request handler that logs to ``clickkit.sandbox`` at debug level, not to stderr."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        logger.debug("%s %s", type, message % args if args else message)
+
+
+def _duration(value: timedelta | float | int) -> timedelta:
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)
+
+
+class Sandbox:
+    """A faithful local impact.com Partner API for demos, notebooks and tests.
+
+    The servers start when the object is created; use it as a context manager or call
+    :meth:`close`. All options are keyword-only.
+
+    Parameters
+    ----------
+    now : datetime, optional
+        Start of the sandbox clock (aware); default the real current time. The clock then
+        flows in real time, plus whatever :meth:`advance` adds.
+    frozen : bool, default False
+        If True the clock moves only by :meth:`advance`.
+    seed : int, default 0
+        Seeds the synthetic clicks and the fault-injection dice.
+    account_sid : str, default "IRsandbox0001"
+        The account; the HTTP Basic user name and the ``{SID}`` in paths.
+    auth_token : str, optional
+        The HTTP Basic password; random per instance when not given.
+    host : str, default "127.0.0.1"
+        Interface both servers bind.
+    port, storage_port : int, default 0
+        Ports of the API and the storage host (0 picks a free port).
+    clicks_per_day : int, default 2000
+        Base daily volume (weekday/weekend pattern and noise around it).
+    timezone : str, default "UTC"
+        Account time zone (IANA); ``EventDate`` offsets, Job dates, "today" follow it.
+    job_duration : timedelta or float, default 1 second
+        Sandbox time from QUEUED to done: the first 20% queued, then RUNNING with
+        progress, then COMPLETED. ``0`` completes immediately.
+    daily_export_limit : int, default 10
+        ClickExport calls per quota day; the next one gets 429 with ``Retry-After``.
+    quota_timezone : str, default "UTC"
+        The quota day resets at midnight in this zone.
+    duplicates_count : bool, default True
+        An identical repeat (which returns the same job) still spends quota.
+    replays_count : bool, default False
+        Whether Replay spends ClickExport quota.
+    hourly_limit : int, default 1000
+        API calls (storage excluded) per clock hour; then 429.
+    settle_delay : timedelta, default 2 hours
+        Maximum arrival lag of a click: a day is complete this long after it ends.
+    retention : timedelta or None, default 90 days
+        Results older than this (by CompletedDate) answer 404; None keeps them forever.
+    signed_url_ttl : timedelta, default 5 minutes
+        Lifetime of the signed storage URLs.
+    string_fields : bool, default False
+        Send Job numbers and booleans as strings (``"250"``, ``"true"``).
+    csv_true, csv_false : str, default "true", "false"
+        How booleans are written in CSV (and XML) results.
+    csv_bom : bool, default False
+        Start CSV results with a UTF-8 BOM.
+    json_flat : bool, default False
+        JSON/XML results carry ``SubId1..3`` flat instead of nested in ``PartnerRelated``.
+    outcomes : dict of str to list of str, optional
+        Per date (``"YYYY-MM-DD"``) the outcome of each successive run of that day's jobs:
+        ``"COMPLETED"``, ``"FAILED"`` (ERROR, retried every ``error_retry_interval`` up to
+        ``error_retries`` times, then FAILED), ``"ERROR_THEN_COMPLETED"``, ``"CANCELLED"``.
+        Runs beyond the list complete.
+    error_retry_interval : timedelta, default 15 minutes
+        Wait between an ERROR and the automatic retry.
+    error_retries : int, default 5
+        Automatic retries before a job is FAILED.
+    postback_url : str, optional
+        Job Completion postback template with ``{JobId}``, ``{Status}``, ``{Type}``,
+        ``{ResultUri}``, ``{CompletedDate}``; GET when a run ends COMPLETED, FAILED or
+        CANCELLED.
+    postback_retries : int, default 3
+        Retries of a postback answered non-2xx (or not at all).
+    postback_retry_delay : float, default 0.2
+        Seconds (real time) between postback retries.
+    faults : Faults or dict, optional
+        Fault injection; see :class:`~clickkit.sandbox.faults.Faults`.
+
+    Examples
+    --------
+    >>> import requests
+    >>> from datetime import UTC, datetime
+    >>> with Sandbox(now=datetime(2026, 11, 27, 9, tzinfo=UTC), frozen=True) as sb:
+    ...     r = requests.get(f"{sb.url}/Mediapartners/{sb.account_sid}/ClickExport.json",
+    ...                      params={"Date": "2026-11-26"},
+    ...                      auth=(sb.account_sid, sb.auth_token))
+    ...     r.status_code, r.json()["Status"]
+    (200, 'QUEUED')
+    """
+
+    def __init__(
+        self,
+        *,
+        now: datetime | None = None,
+        frozen: bool = False,
+        seed: int = 0,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        storage_port: int = 0,
+        clicks_per_day: int = 2000,
+        timezone: str = "UTC",
+        job_duration: timedelta | float = timedelta(seconds=1),
+        daily_export_limit: int = 10,
+        quota_timezone: str = "UTC",
+        duplicates_count: bool = True,
+        replays_count: bool = False,
+        hourly_limit: int = 1000,
+        settle_delay: timedelta = timedelta(hours=2),
+        retention: timedelta | None = timedelta(days=90),
+        signed_url_ttl: timedelta = timedelta(minutes=5),
+        string_fields: bool = False,
+        csv_true: str = "true",
+        csv_false: str = "false",
+        csv_bom: bool = False,
+        json_flat: bool = False,
+        outcomes: dict[str, list[str]] | None = None,
+        error_retry_interval: timedelta = timedelta(minutes=15),
+        error_retries: int = 5,
+        postback_url: str | None = None,
+        postback_retries: int = 3,
+        postback_retry_delay: float = 0.2,
+        faults: Faults | dict[str, Any] | None = None,
+    ) -> None:
+        for name, zone in (("timezone", timezone), ("quota_timezone", quota_timezone)):
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"{name}={zone!r} is not an IANA time zone name") from exc
+        settings = Settings(
+            seed=seed,
+            account_sid=account_sid,
+            auth_token=auth_token if auth_token is not None else secrets.token_urlsafe(24),
+            clicks_per_day=clicks_per_day,
+            timezone=timezone,
+            job_duration=_duration(job_duration),
+            daily_export_limit=daily_export_limit,
+            quota_timezone=quota_timezone,
+            duplicates_count=duplicates_count,
+            replays_count=replays_count,
+            hourly_limit=hourly_limit,
+            settle_delay=settle_delay,
+            retention=retention,
+            signed_url_ttl=signed_url_ttl,
+            string_fields=string_fields,
+            csv_true=csv_true,
+            csv_false=csv_false,
+            csv_bom=csv_bom,
+            json_flat=json_flat,
+            outcomes=dict(outcomes or {}),
+            error_retry_interval=error_retry_interval,
+            error_retries=error_retries,
+            postback_url=postback_url,
+            postback_retries=postback_retries,
+            postback_retry_delay=postback_retry_delay,
+        )
+        self._clock = Clock(now, frozen=frozen)
+        self._engine = Engine(settings, self._clock, coerce_faults(faults))
+        signer = UrlSigner(secrets.token_bytes(32))
+        self._closed = False
+        self._servers: list[BaseWSGIServer] = []
+        self._notifier: PostbackNotifier | None = None
+        try:
+            storage = self._serve(host, storage_port, StorageApp(self._engine, signer))
+            self.storage_url = _base_url(storage)
+            self._serve(host, port, ApiApp(self._engine, signer, lambda: self.storage_url))
+            self.url = _base_url(self._servers[-1])
+            if postback_url:
+                self._notifier = PostbackNotifier(self._engine)
+                self._notifier.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _serve(self, host: str, port: int, app: Any) -> BaseWSGIServer:
+        server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+        self._servers.append(server)
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so close() returns quickly
+            name=f"sandbox-{server.server_port}",
+            daemon=True,
+        )
+        thread.start()
+        return server
+
+    # -- identity ----------------------------------------------------------------------
+
+    url: str
+    """Base URL of the API server, e.g. ``http://127.0.0.1:41234``."""
+    storage_url: str
+    """Base URL of the storage host that signed result URLs point to."""
+
+    @property
+    def account_sid(self) -> str:
+        """The account SID (HTTP Basic user name)."""
+        return self._engine.settings.account_sid
+
+    @property
+    def auth_token(self) -> str:
+        """The auth token (HTTP Basic password)."""
+        return self._engine.settings.auth_token
+
+    @property
+    def timezone(self) -> str:
+        """The account time zone."""
+        return self._engine.settings.timezone
+
+    @property
+    def quota_timezone(self) -> str:
+        """The zone whose midnight resets the ClickExport quota."""
+        return self._engine.settings.quota_timezone
+
+    @property
+    def daily_export_limit(self) -> int:
+        """ClickExport calls allowed per quota day."""
+        return self._engine.settings.daily_export_limit
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else self.url
+        return f"Sandbox({state}, account_sid={self.account_sid!r})"
+
+    # -- clock -------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The sandbox time (aware, UTC)."""
+        return self._clock.now()
+
+    def advance(self, delta: timedelta | float) -> None:
+        """Move the sandbox clock forward by ``delta`` (a timedelta or seconds)."""
+        self._clock.advance(_duration(delta))
+        self._engine.wake.set()
+
+    # -- inspection and control ----------------------------------------------------------
+
+    def stats(self) -> dict[str, dict[Any, int]]:
+        """Calls per endpoint (``requests``) and answers per status code (``status``).
+
+        ``requests`` has the keys ClickExport, Job, JobList, Download, Storage and Replay;
+        ``_sandbox`` calls are not counted.
+        """
+        return self._engine.stats()
+
+    def reset_stats(self) -> None:
+        """Zero :meth:`stats` (quotas and jobs are untouched)."""
+        self._engine.reset_stats()
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job: id, params, status, created, abandoned and its runs (for tests)."""
+        return [self._engine.describe(job) for job in self._engine.all_jobs()]
+
+    def postbacks(self) -> list[dict[str, Any]]:
+        """Every postback delivery attempt: job_id, status, url, attempt, http_status, error."""
+        return self._notifier.log() if self._notifier else []
+
+    def set_outcomes(self, date_str: str, outcomes: list[str]) -> None:
+        """Set the outcomes of the next runs of ``date_str``'s jobs (see ``outcomes``)."""
+        self._engine.set_outcomes(date_str, outcomes)
+
+    @property
+    def faults(self) -> Faults:
+        """The fault injection in force."""
+        return self._engine.faults.faults
+
+    def set_faults(self, faults: Faults | dict[str, Any] | None = None, **changes: Any) -> None:
+        """Change fault injection at runtime.
+
+        ``set_faults(Faults(...))`` replaces everything; ``set_faults(hourly_429=True)`` or
+        ``set_faults({"hourly_429": True})`` changes just those fields;
+        ``set_faults(Faults())`` switches all faults off.
+        """
+        current = coerce_faults(faults, base=self.faults)
+        self._engine.faults.faults = coerce_faults(changes, base=current)
+
+    # -- lifetime --------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop both servers and the postback ticker (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._notifier is not None:
+            self._notifier.stop()
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _base_url(server: BaseWSGIServer) -> str:
+    host = server.server_address[0]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"  # a wildcard bind is reachable on loopback
+    if ":" in str(host):
+        host = f"[{host}]"
+    return f"http://{host}:{server.server_port}"
