@@ -16,6 +16,13 @@ application/json`` does; otherwise answers are XML under ``<ImpactRadiusResponse
 
 Every answer carries ``X-RateLimit-Limit-hour``, ``X-RateLimit-Remaining-hour`` and
 ``RateLimit-Reset``; errors use ``{"Status":"ERROR","Message":...[, "Errors":[...]]}``.
+
+Choices where impact.com's documentation is silent: ``UniqueClick=FALSE`` means "no
+unique filter" (but is a different parameter set from leaving it out); an omitted
+``Date`` is resolved to today in the account time zone before duplicate detection;
+unknown query parameters (``StartDate``...) are ignored; ``CreatedAfter`` and
+``CreatedBefore`` are inclusive dates in the account time zone; the routing, then the
+hourly limit, then faults, then authentication are checked in that order.
 """
 
 from __future__ import annotations

@@ -146,8 +146,8 @@ class Engine:
         self._hourly: Counter[int] = Counter()
         self._requests: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
-        self._tables = _Lru(entries=8, max_bytes=2 << 30)
-        self._files = _Lru(entries=32, max_bytes=1 << 30)
+        self._tables = _Lru(entries=8, max_bytes=512 << 20)
+        self._files = _Lru(entries=32, max_bytes=512 << 20)
         self._generate_lock = threading.Lock()
         self.wake = threading.Event()  # set when the clock jumps or a job is added
 
@@ -414,12 +414,12 @@ class Engine:
     def result(self, job: Job, run: Run) -> tuple[bytes, int]:
         """The result file of ``run`` and its row count (generated once, then cached)."""
         params = job.params
-        as_of = self.run_finished(run)
+        as_of = self._effective_as_of(params.date, self.run_finished(run))
         key = (params, as_of)
         cached = self._files.get(key)
         if cached is not None:
             return cached
-        with self._generate_lock:
+        with self._generate_lock:  # one generation at a time; a waiter then finds it cached
             cached = self._files.get(key)
             if cached is not None:
                 return cached
@@ -443,7 +443,12 @@ class Engine:
             self._files.put(key, value, len(data))
             return value
 
-    def _day_table(self, day: date, as_of: datetime) -> pa.Table:
+    def _effective_as_of(self, day: date, as_of: datetime) -> datetime | None:
+        # Once a day has settled every later as-of gives the same rows: share one entry.
+        day_end = datetime.combine(day + timedelta(days=1), time(0), self.tz)
+        return None if as_of >= day_end + self.settings.settle_delay else as_of
+
+    def _day_table(self, day: date, as_of: datetime | None) -> pa.Table:
         key = (day, as_of)
         table = self._tables.get(key)
         if table is None:
