@@ -48,7 +48,9 @@ log = logging.getLogger("clickkit")
 
 DEFAULT_BASE_URL = "https://api.impact.com"
 DEFAULT_IR_VERSION = "16"
-RETRYABLE_STATUS = frozenset({502, 503, 504})
+# 500 is retried too: every call here is idempotent or deduplicated by the server (an
+# identical ClickExport returns the same job), so a retry costs no more than giving up.
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 JOB_STATUSES = ("QUEUED", "RUNNING", "COMPLETED", "ERROR", "FAILED", "CANCELLED")
 
 
@@ -302,7 +304,7 @@ class ImpactApi:
     timeout : float or (float, float)
         ``requests`` timeout (connect, read) in seconds.
     max_retries : int
-        Retries of connection errors and 502/503/504 answers.
+        Retries of connection errors and 500/502/503/504 answers.
     max_sleep : float
         The longest ``Retry-After`` wait that is slept through; longer waits raise
         :class:`~clickkit.errors.RateLimited`.
