@@ -401,6 +401,8 @@ def test_error_envelopes(api: Api, sb: Sandbox) -> None:
     assert anonymous.json()["Status"] == "ERROR" and anonymous.json()["Message"]
     wrong = requests.get(api.base + "/Jobs.json", auth=(sb.account_sid, "nope"), timeout=10)
     assert wrong.status_code == 401
+    odd = requests.get(api.base + "/Jobs.json", auth=("Jürgen", "pässword"), timeout=10)
+    assert odd.status_code == 401
     other = api.get("/Mediapartners/IRother/ClickExport", params={"Date": YESTERDAY})
     assert other.status_code == 403 and other.json()["Status"] == "ERROR"
     invalid = api.export(

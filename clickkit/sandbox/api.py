@@ -97,11 +97,14 @@ def _xml_fields(parts: list[str], body: dict[str, Any]) -> None:
         parts.append(f"</{name}>")
 
 
-def _envelope(refused: Refused) -> dict[str, Any]:
+def _refusal(refused: Refused, as_json: bool) -> Response:
+    """The error envelope ``{"Status":"ERROR","Message":...}`` with the refusal's headers."""
     body: dict[str, Any] = {"Status": "ERROR", "Message": refused.message}
     if refused.errors:
         body["Errors"] = refused.errors
-    return body
+    response = render(body, refused.status, as_json)
+    response.headers.update(refused.headers)
+    return response
 
 
 class ApiApp:
@@ -145,28 +148,25 @@ class ApiApp:
             return Response(json.dumps(stats), 200, content_type="application/json")
 
         route = _route(path)
-        endpoint = route[1] if route else None
-        if endpoint:
-            engine.count_request(endpoint)
+        if route is not None:
+            engine.count_request(route[1])
         try:
-            limit, remaining, reset = engine.hourly(spend=True)
+            limit, remaining, reset = engine.spend_hourly()
         except Refused as refused:
-            response = render(_envelope(refused), refused.status, as_json)
-            response.headers.update(refused.headers)
+            response = _refusal(refused, as_json)
             engine.count_status(response.status_code)
             return response
         try:
             if route is None:
                 raise Refused(404, f"No API resource at {request.path}.")
-            match, _, methods = route
-            self._inject_faults(endpoint or "", request)
+            match, endpoint, methods = route
+            self._inject_faults(endpoint, request)
             self._authenticate(request, match["sid"])
             if request.method not in methods:
                 raise Refused(405, f"{request.method} is not allowed on {request.path}.")
-            response = self._handlers[route[1]](request, match, as_json)
+            response = self._handlers[endpoint](request, match, as_json)
         except Refused as refused:
-            response = render(_envelope(refused), refused.status, as_json)
-            response.headers.update(refused.headers)
+            response = _refusal(refused, as_json)
         response.headers.update(rate_headers(limit, remaining, reset))
         engine.count_status(response.status_code)
         return response
@@ -188,8 +188,8 @@ class ApiApp:
         if (
             auth is None
             or auth.type != "basic"
-            or not hmac.compare_digest(str(auth.username or ""), settings.account_sid)
-            or not hmac.compare_digest(str(auth.password or ""), settings.auth_token)
+            or not _same(auth.username, settings.account_sid)
+            or not _same(auth.password, settings.auth_token)
         ):
             raise Refused(
                 401,
@@ -320,6 +320,11 @@ class ApiApp:
                 raise Refused(405, "Replay needs PUT (or POST with _method=PUT).")
         job = self.engine.replay(match["job"])
         return render(self.engine.job_view(job), 200, as_json)
+
+
+def _same(given: str | None, expected: str) -> bool:
+    # Constant-time, and on bytes: compare_digest refuses non-ASCII str.
+    return hmac.compare_digest((given or "").encode(), expected.encode())
 
 
 def _route(path: str) -> tuple[re.Match[str], str, tuple[str, ...]] | None:

@@ -193,8 +193,8 @@ class Engine:
 
     # -- rate limits ---------------------------------------------------------------
 
-    def hourly(self, *, spend: bool) -> tuple[int, int, int]:
-        """Check (and with ``spend``, use) the hourly limit.
+    def spend_hourly(self) -> tuple[int, int, int]:
+        """Count one API call against the fixed clock-hour window.
 
         Returns
         -------
@@ -218,8 +218,7 @@ class Engine:
                     f"Hourly API limit of {limit} calls reached. Retry after {reset} seconds.",
                     headers=headers,
                 )
-            if spend:
-                self._hourly[window] = used = used + 1
+            self._hourly[window] = used = used + 1
         return limit, max(0, limit - used), reset
 
     def quota_reset_seconds(self) -> int:

@@ -237,7 +237,7 @@ def generate_day(
     keep = np.arange(n)
     if as_of is not None:
         keep = np.flatnonzero(t + lag <= as_of.timestamp())
-    t, robot, unique, r = t[keep], robot[keep], unique[keep], root[keep]
+    t, unique, r = t[keep], unique[keep], root[keep]
     pick = {
         "device": device[r], "country": country[r], "city": city[r], "city_na": city_na[r],
         "area_na": area_na[r], "ad": ad[r], "media": media[r], "source": source[r],
