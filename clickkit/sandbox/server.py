@@ -114,6 +114,14 @@ class Sandbox:
     faults : Faults or dict, optional
         Fault injection; see :class:`~clickkit.sandbox.faults.Faults`.
 
+    Notes
+    -----
+    Paths, statuses and the choices made where impact.com is silent are listed in
+    :mod:`clickkit.sandbox.api`; among them, downloading a FAILED or CANCELLED job
+    answers 409 with the error envelope (404 is kept for unknown jobs and expired
+    results). The storage host is ``storage_url``; it refuses requests carrying an
+    ``Authorization`` header.
+
     Examples
     --------
     >>> import requests
