@@ -422,7 +422,7 @@ class Explorer(_Displayable):
         """The summary table of the loaded data, with notes about provisional days."""
         rows = "".join(
             f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
-            f"<td>{html.escape(v)}</td></tr>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
             for k, v in self.summary_rows()
         )
         notes = "".join(f"<p style='{_NOTE_STYLE}'>{html.escape(note)}</p>" for note in self.notes)
