@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -198,12 +199,15 @@ class Cache:
     def lock(self, key: str, *, expire: float = 300.0, timeout: float = 600.0) -> Iterator[None]:
         """A cross-process lock on a request key.
 
-        It expires after ``expire`` seconds so a killed holder cannot block others for
-        ever; the critical sections it guards are short (one submit, or one download).
+        A holder that died (killed, crashed) is noticed at once on this machine and its
+        lock taken over; on other machines the lock expires after ``expire`` seconds.
+        The critical sections it guards are short (one submit, or one download).
         """
         name = ("lock", key)
+        me = {"pid": os.getpid(), "host": socket.gethostname()}
         deadline = time.monotonic() + timeout
-        while not self._index.add(name, os.getpid(), expire=expire, retry=True):
+        while not self._index.add(name, me, expire=expire, retry=True):
+            self._break_dead_lock(name)
             if time.monotonic() > deadline:
                 raise CacheError(
                     f"waited {timeout:.0f}s for another process working on the same day; "
@@ -213,7 +217,22 @@ class Cache:
         try:
             yield
         finally:
-            self._index.delete(name, retry=True)
+            with self._index.transact(retry=True):
+                if self._index.get(name, retry=True) == me:
+                    self._index.delete(name, retry=True)
+
+    def _break_dead_lock(self, name: tuple[str, str]) -> None:
+        with self._index.transact(retry=True):
+            holder = self._index.get(name, retry=True)
+            if not isinstance(holder, Mapping) or holder.get("host") != socket.gethostname():
+                return
+            try:
+                os.kill(int(holder["pid"]), 0)
+            except ProcessLookupError:
+                log.info("taking over the lock of dead process %s", holder["pid"])
+                self._index.delete(name, retry=True)
+            except (PermissionError, ValueError, KeyError):
+                pass
 
     # -- day frames ------------------------------------------------------------------
 
