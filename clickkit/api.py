@@ -448,8 +448,9 @@ class ImpactApi:
                     f"({type(exc).__name__}). Check the network or try again later.",
                     endpoint=endpoint,
                 ) from None
-            self._record(endpoint, response.status_code, started)
+            # Headers first: the observer reads them to keep the quota ledger true.
             self._note_rate_limit(response.headers)
+            self._record(endpoint, response.status_code, started)
             status = response.status_code
             if status < 400 or status in allowed:
                 return response

@@ -116,6 +116,8 @@ class Client:
     postback : object, optional
         A started :class:`clickkit.postback.PostbackReceiver`; polling then becomes a
         slow safety net.
+    postback_safety_interval : float
+        With ``postback``, seconds between safety-net polls in case a postback is lost.
 
     Examples
     --------
@@ -146,6 +148,7 @@ class Client:
         min_refresh_interval: dt.timedelta = dt.timedelta(hours=1),
         max_failed_replays: int = 2,
         postback: Any = None,
+        postback_safety_interval: float = 300.0,
         env: Mapping[str, str] | None = None,
     ) -> None:
         import os
@@ -191,7 +194,11 @@ class Client:
             ir_version=self.settings.ir_version,
             observer=self._observe,
         )
-        self._waiter_options = {"poll_initial": poll_interval, "poll_max": poll_max}
+        self._waiter_options = {
+            "poll_initial": poll_interval,
+            "poll_max": poll_max,
+            "safety_interval": postback_safety_interval,
+        }
 
     # -- construction ------------------------------------------------------------------
 
@@ -215,7 +222,7 @@ class Client:
         client_keys = {
             "progress", "poll_interval", "poll_max", "wait_timeout", "min_refresh_interval",
             "max_failed_replays", "result_format", "settle_delay", "quota_timezone",
-            "max_days", "postback", "env",
+            "max_days", "postback", "postback_safety_interval", "env",
         }  # fmt: skip
         client_options = {k: options.pop(k) for k in list(options) if k in client_keys}
         server = Sandbox(**options)
@@ -282,8 +289,9 @@ class Client:
         self.cache.count_call(self.account_sid, day, name)
         remaining_day = self.api.rate_limit.remaining_day
         if call.endpoint == "ClickExport":
-            if call.status == 429 and (self.api.rate_limit.remaining_hour or 1) > 0:
-                remaining_day = 0  # the daily quota, not the hourly one, is gone
+            hourly_left = self.api.rate_limit.remaining_hour
+            if call.status == 429 and remaining_day is None and (hourly_left or 0) > 0:
+                remaining_day = 0  # the hourly limit is not the cause: the daily quota is
             if remaining_day is not None:
                 self.cache.note(f"server-remaining/{self.account_sid}/{day}", remaining_day)
 
