@@ -68,12 +68,19 @@ class PostbackReceiver:
 
     def start(self) -> PostbackReceiver:
         """Start serving in a background thread."""
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class QuietHandler(WSGIRequestHandler):
+            # Request lines carry the secret: never print them.
+            def log(self, type: str, message: str, *args: Any) -> None:
+                pass
 
         if self._server is not None:
             return self
         try:
-            self._server = make_server(self.host, self._port, self._app, threaded=True)
+            self._server = make_server(
+                self.host, self._port, self._app, threaded=True, request_handler=QuietHandler
+            )
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot listen for postbacks on {self.host}:{self._port}: {exc.strerror}. "
