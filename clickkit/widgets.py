@@ -128,10 +128,11 @@ def _split(text: str) -> list[str]:
     return [part for part in re.split(r"[,\s]+", text.strip()) if part]
 
 
-def _error_html(exc: BaseException, *, details: bool = False) -> str:
+def _error_html(exc: BaseException) -> str:
+    """A readable error box; unexpected errors (not ClickkitError) keep their traceback."""
     kind = type(exc).__name__
     body = f"<b>{html.escape(kind)}</b>: {html.escape(str(exc))}"
-    if details:
+    if not isinstance(exc, ClickkitError):
         trace = "".join(traceback.format_exception(exc))
         body += f"<details><summary>traceback</summary><pre>{html.escape(trace)}</pre></details>"
     return f"<div class='clickkit-error' style='{_ERROR_STYLE}'>{body}</div>"
@@ -329,7 +330,7 @@ class Explorer(_Displayable):
         """
         try:
             plan = self.client.plan(**self.request())
-        except ClickkitError as exc:
+        except Exception as exc:  # shown in the cost line, not lost in an observer
             self.plan = None
             self.cost.value = _error_html(exc)
             return None
@@ -369,11 +370,8 @@ class Explorer(_Displayable):
             with warnings.catch_warnings(record=True) as caught, _captured(self._progress, kernel):
                 warnings.simplefilter("always")
                 data = self.client.clicks(**request, progress=None if kernel else False)
-        except ClickkitError as exc:
-            self._show(_html(_error_html(exc)))
-            return None
         except Exception as exc:  # shown, not lost in the button callback
-            self._show(_html(_error_html(exc, details=True)))
+            self._show(_html(_error_html(exc)))
             return None
         finally:
             self.load_button.disabled = False
@@ -404,13 +402,11 @@ class Explorer(_Displayable):
             return
         try:
             png = chart_png(self.data, self.chart.value, by=self.by, size=(9.0, 4.2))
-        except ClickkitError as exc:
+            summary = self.summary_html()
+        except Exception as exc:  # e.g. a hand-made frame without the schema's columns
             self._show(_html(_error_html(exc)))
             return
-        except Exception as exc:
-            self._show(_html(_error_html(exc, details=True)))
-            return
-        self._show(Image(data=png, format="png"), _html(self.summary_html()))
+        self._show(Image(data=png, format="png"), _html(summary))
 
     def summary_rows(self) -> list[tuple[str, str]]:
         """The summary of the loaded data as ``(label, value)`` rows."""
@@ -586,7 +582,7 @@ class QuotaMeter(_Displayable):
         """Re-read ``client.quota()`` and update the display (no API call)."""
         try:
             status = self.client.quota()
-        except ClickkitError as exc:
+        except Exception as exc:  # shown next to the bar, not lost in the button callback
             self.text.value = _error_html(exc)
             return None
         self.status = status
@@ -681,7 +677,7 @@ class JobMonitor(_Displayable):
     def _update(self, *, check: bool) -> pd.DataFrame | None:
         try:
             frame = self.client.jobs(check=check)
-        except ClickkitError as exc:
+        except Exception as exc:  # shown above the table, not lost in the button callback
             self.message.value = _error_html(exc)
             return None
         self.jobs = frame

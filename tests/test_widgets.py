@@ -289,6 +289,20 @@ def test_an_error_after_a_load_keeps_the_data_for_redraws(client: ck.Client) -> 
     assert len(pngs(explorer)) == 1
 
 
+def test_an_unexpected_error_is_shown_with_its_traceback(client: ck.Client) -> None:
+    explorer = widgets.explorer(client)
+    explorer.start_picker.value = dt.date(2026, 11, 26)
+    df = explorer.load()
+    assert df is not None
+    # A hand-edited frame whose unique_click column is no longer boolean.
+    explorer.data = df.assign(unique_click="maybe")
+    explorer.chart.value = "unique share"
+    text = html_of(explorer)
+    assert "clickkit-error" in text and "TypeError" in text
+    assert "<summary>traceback</summary>" in text and "Traceback (most recent call last)" in text
+    assert pngs(explorer) == []
+
+
 # ---------------------------------------------------------------------------------------
 # Quota meter and job monitor
 
