@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clickkit import __version__
-from clickkit.errors import ClickkitError, InvalidRequestError
+from clickkit.errors import ClickkitError, ConfigurationError, InvalidRequestError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +42,11 @@ def _client(args: argparse.Namespace) -> Client:
         common["timezone"] = args.timezone
     if getattr(args, "sandbox", False):
         return Client.sandbox(cache_dir=args.cache_dir, seed=args.seed, **common)
+    if not (os.environ.get("IMPACT_ACCOUNT_SID") and os.environ.get("IMPACT_AUTH_TOKEN")):
+        raise ConfigurationError(
+            "no impact.com credentials: set IMPACT_ACCOUNT_SID and IMPACT_AUTH_TOKEN, or add "
+            "--sandbox to use the embedded sandbox."
+        )
     return Client.from_env(cache_dir=args.cache_dir, **common)
 
 
