@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,3 +186,32 @@ def test_retry_after_reads_every_header_variant() -> None:
     assert retry_after_seconds({"RateLimit-Reset": "12"}) == 12
     assert retry_after_seconds({"X-RateLimit-Reset": "1000000100"}, now=1_000_000_000) == 100
     assert retry_after_seconds({}) is None
+
+
+@pytest.fixture
+def html_host() -> Iterator[str]:
+    """A host that answers every download with an HTML error page (a proxy's, say)."""
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    def app(environ, start_response):
+        kind = "text/html" if "html" in environ["PATH_INFO"] else "text/csv"
+        page = Response("<!DOCTYPE html><html><body>Gateway error</body></html>", content_type=kind)
+        return page(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_html_instead_of_a_file_is_refused(html_host: str, tmp_path: Path) -> None:
+    api = ImpactApi("IRx", "tok", base_url=html_host)
+    with pytest.raises(ck.DownloadError, match="HTML page"):
+        api.download("html-job", tmp_path / "a.csv", stream=True)
+    assert not (tmp_path / "a.csv").exists()
+    # Mislabelled as CSV, it is downloaded but refused by the parser, naming the problem.
+    saved = api.download("csv-job", tmp_path / "b.csv", stream=True)
+    with pytest.raises(ck.ParseError, match="HTML page"):
+        ck.schema.parse_export(saved.path)
