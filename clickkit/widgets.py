@@ -202,6 +202,8 @@ class Explorer(_Displayable):
         The last loaded clicks.
     plan : Plan or None
         The plan of the current controls, as last computed by :meth:`update_cost`.
+    notes : list of str
+        Warnings of the last load (provisional days, dropped rows), shown in the summary.
     output : ipywidgets.Output
         Where the chart, the summary, progress and errors are shown.
     widget : ipywidgets.VBox
@@ -375,11 +377,16 @@ class Explorer(_Displayable):
             return None
         finally:
             self.load_button.disabled = False
-        self.notes = [
-            str(w.message)
-            for w in caught
-            if issubclass(w.category, ProvisionalDataWarning) or "fetch='fits'" in str(w.message)
-        ]
+        self.notes = []
+        for w in caught:
+            if issubclass(w.category, UserWarning):  # provisional days, dropped rows...
+                note = str(w.message)
+                if not issubclass(w.category, ProvisionalDataWarning):
+                    note = f"{w.category.__name__}: {note}"
+                if note not in self.notes:
+                    self.notes.append(note)
+            else:  # not for the reader of the summary: back to the usual handling
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         self.data = data
         self.redraw()
         self.update_cost()  # the loaded days are cached now
@@ -415,7 +422,7 @@ class Explorer(_Displayable):
         return _summary_rows(self.data, self.by or "sub_id1")
 
     def summary_html(self) -> str:
-        """The summary table of the loaded data, with notes about provisional days."""
+        """The summary table of the loaded data, followed by the :attr:`notes`."""
         rows = "".join(
             f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
             f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
