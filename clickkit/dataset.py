@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import html
 import json
 import logging
@@ -138,6 +139,12 @@ class DatasetReport:
 
     def __str__(self) -> str:
         return "\n".join([self._title(), *(f"  {k}: {v}" for k, v in self._rows())])
+
+    def __repr__(self) -> str:
+        return (
+            f"<DatasetReport {str(self.path)!r}: {self.written} written, "
+            f"{self.unchanged} unchanged, {self.moved} moved, layout={self.layout!r}>"
+        )
 
     def _repr_html_(self) -> str:
         body = "".join(
@@ -505,7 +512,12 @@ class _DayPart:
     timezone: str
     arrow_schema: pa.Schema
     categories: Mapping[str, Sequence[str]]
-    attrs: Mapping[str, Any]
+    #: Identifies filters, time zone, schema and categories (shared by all days).
+    digest: str
+
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        # Dask would otherwise hash the schema and categories of every day, every time.
+        return (self.path, tuple(self.stamp), self.offset, self.rows, self.digest)
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -549,8 +561,6 @@ def _frame(table: pa.Table, part: _DayPart, columns: Sequence[str] | None = None
         _conform(table, part.arrow_schema, names), part.timezone, categories=part.categories
     )
     frame.index = pd.RangeIndex(part.offset, part.offset + len(frame))
-    # pandas keeps attrs through concat when all parts agree, so compute() has them.
-    frame.attrs["clickkit"] = dict(part.attrs)
     return frame
 
 
@@ -596,10 +606,15 @@ def _plan_day(path: Path, filters: Mapping[str, Any], date: str) -> tuple[pa.Sch
     import pyarrow.parquet as pq
 
     try:
-        file_schema = pq.read_schema(path)
-        enums = [c for c in schema.ENUMS if c in file_schema.names]
-        columns = [*enums, *sorted(_filter_columns(filters) - set(enums))]
-        table = pq.read_table(path, columns=columns, read_dictionary=enums)
+        with pq.ParquetFile(path, read_dictionary=list(schema.ENUMS)) as file:
+            # The stored types, not the dictionary encoding asked for this read.
+            file_schema = pa.schema(
+                f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                for f in file.schema_arrow
+            )
+            enums = [c for c in schema.ENUMS if c in file_schema.names]
+            columns = [*enums, *sorted(_filter_columns(filters) - set(enums))]
+            table = file.read(columns=columns)
     except (OSError, pa.ArrowException) as exc:
         raise CacheError(
             f"the cached frame for {date} is missing or damaged ({exc}); call "
@@ -631,15 +646,17 @@ def dask_frame(
     filters : Filters
         Applied to every day, as the pandas engine does.
     provenance : mapping, optional
-        Attached as ``attrs["clickkit"]`` to every partition, so ``ddf.compute()``
-        carries it like the pandas result (a lazy Dask frame has no ``attrs``).
+        What the pandas engine puts in ``df.attrs["clickkit"]``. Not attached here: a
+        Dask frame has no ``attrs``, and a copy on every partition would be deep-copied
+        by pandas on every operation of every partition. ``client.jobs()`` shows where
+        each cached day came from.
 
     Returns
     -------
     dask.dataframe.DataFrame
         Same columns, dtypes, categories and (after ``compute()``) index as
-        ``client.clicks()`` would return. Divisions are known (the integer index) when
-        every day has at least one row.
+        ``client.clicks()`` would return, without ``attrs``. Divisions are known (the
+        integer index) when every day has at least one row.
 
     Raises
     ------
@@ -690,8 +707,9 @@ def dask_frame(
         pa.table({name: pa.array(sorted(values), pa.string())}) for name, values in extras.items()
     )
     unified = pa.unify_schemas(schemas, promote_options="permissive")
-    attrs = dict(provenance or {})
     timezone = client.settings.timezone
+    shared = [local, timezone, categories, unified.to_string(show_schema_metadata=False)]
+    digest = hashlib.blake2b(json.dumps(shared, default=str).encode(), digest_size=16)
 
     parts: list[_DayPart] = []
     offset = 0
@@ -707,12 +725,12 @@ def dask_frame(
                 timezone=timezone,
                 arrow_schema=unified,
                 categories=categories,
-                attrs=attrs,
+                digest=digest.hexdigest(),
             )
         )
         offset += rows
 
-    empty = _DayPart("", (0, 0), "", 0, 0, {}, timezone, unified, categories, attrs)
+    empty = _DayPart("", (0, 0), "", 0, 0, {}, timezone, unified, categories, "")
     meta = _frame(unified.empty_table(), empty)
     if not parts:
         return dd.from_pandas(meta, npartitions=1)
