@@ -16,34 +16,29 @@ Examples
 from __future__ import annotations
 
 import collections
-import contextlib
 import datetime as dt
 import logging
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from clickkit import inputs, jobs, schema
-from clickkit.api import CallRecord, Downloaded, ImpactApi, Job
+from clickkit import inputs, schema
+from clickkit.api import CallRecord, ImpactApi
 from clickkit.cache import Cache, request_key
 from clickkit.errors import (
-    CacheError,
     ConfigurationError,
-    DownloadError,
-    JobFailed,
-    NotFoundError,
     QuotaExhausted,
     RefreshRefused,
 )
+from clickkit.fetch import Fetcher, local_filters, progress_bar
 from clickkit.plan import (
     Candidate,
-    DayPlan,
     Filters,
     Plan,
     QuotaStatus,
+    Request,
     date_range,
     is_final,
     make_plan,
@@ -68,15 +63,6 @@ def _real_clock() -> dt.datetime:
 
 class ProvisionalDataWarning(UserWarning):
     """Some returned days are not over yet; their clicks may still grow."""
-
-
-@dataclass(frozen=True)
-class _Request:
-    start: dt.date
-    end: dt.date
-    filters: Filters
-    scope: str
-    result_format: str
 
 
 class Client:
@@ -299,6 +285,20 @@ class Client:
         with self._calls_lock:
             return collections.Counter(self._calls)
 
+    def _fetcher(self) -> Fetcher:
+        """A Fetcher with the client's current settings (cheap; made per call)."""
+        return Fetcher(
+            api=self.api,
+            cache=self.cache,
+            account_sid=self.account_sid,
+            settings=self.settings,
+            now=self.now,
+            waiter_options=self._waiter_options,
+            postback=self.postback,
+            wait_timeout=self.wait_timeout,
+            max_failed_replays=self.max_failed_replays,
+        )
+
     def quota(self) -> QuotaStatus:
         """ClickExport calls used and left in the current quota day (no API call).
 
@@ -340,7 +340,7 @@ class Client:
         unique: Any,
         scope: Any,
         result_format: Any,
-    ) -> _Request:
+    ) -> Request:
         first = inputs.parse_date(start, "start")
         last = first if end is None else inputs.parse_date(end, "end")
         inputs.check_range(first, last, self.today(), self.settings.max_days)
@@ -351,12 +351,12 @@ class Client:
             unique=inputs.parse_unique(unique),
         )
         fmt = self.result_format if result_format is None else inputs.parse_format(result_format)
-        return _Request(first, last, filters, inputs.parse_scope(scope), fmt)
+        return Request(first, last, filters, inputs.parse_scope(scope), fmt)
 
     def _key(self, day: dt.date, filters: Filters, result_format: str) -> str:
         return request_key(self.account_sid, day, **filters.as_api(), result_format=result_format)
 
-    def _candidates(self, day: dt.date, req: _Request) -> list[Candidate]:
+    def _candidates(self, day: dt.date, req: Request) -> list[Candidate]:
         formats = [req.result_format] + [f for f in schema.RESULT_FORMATS if f != req.result_format]
         keys = [(self._key(day, Filters(), f), True) for f in formats]
         if req.scope == "exact" and not req.filters.is_empty:
@@ -366,7 +366,7 @@ class Client:
             for k, whole in keys
         ]
 
-    def _plan(self, req: _Request, fetch: str) -> Plan:
+    def _plan(self, req: Request, fetch: str) -> Plan:
         now = self.now()
         exact = req.scope == "exact" and not req.filters.is_empty
         day_plans = []
@@ -485,14 +485,14 @@ class Client:
             raise self._quota_error(plan)
         before = self._calls_snapshot()
         show = self.progress if progress is None else progress
-        with _progress(len(plan.days), show) as bar:
-            sources = self._execute(plan, req, bar, timeout)
+        with progress_bar(len(plan.days), show) as bar:
+            sources = self._fetcher().execute(plan, req, bar, timeout)
         spent = self._calls_snapshot() - before
         if engine == "dask":
             from clickkit.dataset import dask_frame
 
             return dask_frame(self, plan, req.filters, self._provenance(plan, req, sources, spent))
-        tables = self._load_days(plan, req, timeout)
+        tables = self._fetcher().load_days(plan, req, timeout)
         frame = schema.to_pandas(_concat(tables), self.settings.timezone)
         frame.attrs["clickkit"] = self._provenance(plan, req, sources, spent)
         self._warn_provisional(plan)
@@ -531,234 +531,10 @@ class Client:
                 stacklevel=3,
             )
 
-    # -- execution --------------------------------------------------------------------
-
-    def _record(self, day_plan: DayPlan, req: _Request, job_id: str, status: str) -> dict:
-        filters = Filters() if day_plan.whole_day else req.filters
-        return {
-            "key": day_plan.key,
-            "account": self.account_sid,
-            "date": day_plan.date.isoformat(),
-            "filters": filters.describe(),
-            "result_format": req.result_format,
-            "job_id": job_id,
-            "status": status,
-            "submitted_at": self.now().isoformat(),
-            "pending": True,
-            "source": "export",
-            "replays": 0,
-            "failed_replays": 0,
-        }
-
-    def _submit(self, day_plan: DayPlan, req: _Request) -> None:
-        with self.cache.lock(day_plan.key):
-            existing = self.cache.job(day_plan.key)
-            if existing and existing.get("job_id"):
-                return  # another process submitted it meanwhile
-            filters = Filters() if day_plan.whole_day else req.filters
-            submission = self.api.submit_click_export(
-                day_plan.date, **filters.as_api(), result_format=req.result_format
-            )
-            # The job id is stored before anything else can go wrong.
-            self.cache.put_job(
-                day_plan.key, self._record(day_plan, req, submission.job_id, submission.status)
-            )
-            log.info("exported %s as job %s", day_plan.date, submission.job_id)
-
-    def _replay(self, key: str, *, final_replay: bool = False, count_failure: bool = False) -> Job:
-        record = self.cache.job(key) or {}
-        job = jobs.replay(self.api, record["job_id"])
-        changes: dict[str, Any] = {
-            "pending": True,
-            "status": job.status or "QUEUED",
-            "last_replay_at": self.now().isoformat(),
-            "replays": int(record.get("replays", 0)) + 1,
-            "source": "replay",
-        }
-        if final_replay:
-            changes["final_replay"] = True
-        if count_failure:
-            changes["failed_replays"] = int(record.get("failed_replays", 0)) + 1
-        self.cache.update_job(key, **changes)
-        log.info("replayed job %s (%s)", record["job_id"], record.get("date"))
-        return job
-
-    def _execute(
-        self, plan: Plan, req: _Request, bar: Any, timeout: float | None
-    ) -> dict[str, str]:
-        """Spend what the plan needs, then wait for every outstanding job."""
-        sources: dict[str, str] = {}
-        for day_plan in plan.days:
-            if day_plan.action == "export":
-                self._submit(day_plan, req)
-                sources[day_plan.key] = "export"
-            elif day_plan.action == "replay":
-                with self.cache.lock(day_plan.key):
-                    record = self.cache.job(day_plan.key) or {}
-                    if not record.get("pending") and not record.get("final_replay"):
-                        try:
-                            self._replay(day_plan.key, final_replay=True)
-                        except NotFoundError:
-                            log.warning(
-                                "job %s for %s is gone; serving the cached provisional day",
-                                record.get("job_id"), day_plan.date,
-                            )  # fmt: skip
-                            self.cache.update_job(day_plan.key, final_replay=True)
-                sources[day_plan.key] = "replay"
-            elif day_plan.action == "resume":
-                sources[day_plan.key] = "resume"
-            else:
-                sources[day_plan.key] = "cache"
-                bar.update(1)
-        waiting = [d.key for d in plan.days if d.action != "cache"]
-        resumed = {d.key for d in plan.days if d.action == "resume"}
-        self._wait(waiting, bar, timeout, immediate=resumed)
-        return sources
-
-    def _wait(
-        self,
-        keys: Iterable[str],
-        bar: Any,
-        timeout: float | None,
-        *,
-        immediate: bool | Iterable[str] = False,
-    ) -> None:
-        """Wait for the pending jobs of ``keys``; ``immediate`` keys are checked at once."""
-        by_job: dict[str, str] = {}
-        for key in keys:
-            record = self.cache.job(key) or {}
-            if record.get("job_id") and (
-                record.get("pending") or not self.cache.day_path(key).exists()
-            ):
-                by_job[record["job_id"]] = key
-            else:
-                bar.update(1)
-        if not by_job:
-            return
-        download_failures: collections.Counter[str] = collections.Counter()
-
-        def check(job_id: str) -> jobs.Check:
-            outcome = self._check(by_job[job_id], job_id, download_failures)
-            if outcome.state != "pending":
-                bar.update(1)
-            return outcome
-
-        def on_round(results: Mapping[str, jobs.Check]) -> None:
-            states = collections.Counter(
-                (c.job.status if c.job else c.state.upper()) for c in results.values()
-            )
-            bar.set_postfix_str(", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())))
-
-        first = (
-            immediate
-            if isinstance(immediate, bool)
-            else {job_id for job_id, key in by_job.items() if key in set(immediate)}
-        )
-        waiter = jobs.Waiter(waker=self.postback, **self._waiter_options)
-        results = waiter.wait(
-            by_job,
-            check,
-            timeout=self.wait_timeout if timeout is None else timeout,
-            immediate=first,
-            on_round=on_round,
-        )
-        failed = [job_id for job_id, c in results.items() if c.state == "failed"]
-        if failed:
-            for job_id in failed:
-                self.cache.update_job(by_job[job_id], failed_replays=0)
-            raise JobFailed(
-                f"{len(failed)} job(s) ended FAILED/CANCELLED after {self.max_failed_replays} "
-                f"replays: {', '.join(failed)}. impact.com says this should not happen; "
-                "contact its support with these job ids, or call again later to retry.",
-                job_ids=failed,
-            )
-
-    def _check(self, key: str, job_id: str, failures: collections.Counter[str]) -> jobs.Check:
-        """Poll one job through its Download; ingest the result once it arrives."""
-        with self.cache.lock(key):
-            record = self.cache.job(key) or {}
-            if record.get("job_id") != job_id:
-                return jobs.Check("done")
-            if not record.get("pending") and self.cache.day_path(key).exists():
-                return jobs.Check("done")  # another process finished it
-            try:
-                outcome = jobs.fetch_result(self.api, job_id, self.cache.download_path(key))
-            except DownloadError:
-                failures[job_id] += 1
-                if failures[job_id] >= 4:
-                    raise
-                return jobs.Check("pending")
-            if isinstance(outcome, Job):
-                return self._not_ready(key, record, outcome)
-            self._ingest(key, record, outcome)
-            return jobs.Check("done")
-
-    def _not_ready(self, key: str, record: Mapping[str, Any], job: Job) -> jobs.Check:
-        if job.status in ("FAILED", "CANCELLED"):
-            if int(record.get("failed_replays", 0)) >= self.max_failed_replays:
-                self.cache.update_job(key, status=job.status)
-                return jobs.Check("failed", job)
-            log.warning("job %s ended %s; replaying it", job.id, job.status)
-            self._replay(key, count_failure=True)
-            return jobs.Check("pending", job)
-        if job.status and job.status != record.get("status"):
-            self.cache.update_job(key, status=job.status)
-        return jobs.Check("pending", job)
-
-    def _ingest(self, key: str, record: Mapping[str, Any], file: Downloaded) -> None:
-        """Parse a downloaded result into the day frame and close the job record."""
-        table = schema.parse_export(file.path, record.get("result_format"))
-        meta = self.cache.write_day(key, table)
-        day = dt.date.fromisoformat(record["date"])
-        now = self.now()
-        self.cache.update_job(
-            key,
-            pending=False,
-            status="COMPLETED",
-            result={
-                **meta,
-                "fetched_at": now.isoformat(),
-                "final": is_final(day, now, self.settings.timezone, self.settings.settle_delay),
-                "checksum": file.checksum,
-            },
-        )
-        with contextlib.suppress(OSError):
-            file.path.unlink()
-
-    # -- loading ----------------------------------------------------------------------
-
-    def _load_days(self, plan: Plan, req: _Request, timeout: float | None) -> list[pa.Table]:
-        tables: dict[dt.date, pa.Table] = {}
-        damaged: list[DayPlan] = []
-        for day_plan in plan.days:
-            table = self.cache.read_day(day_plan.key, self.cache.job(day_plan.key))
-            if table is None:
-                damaged.append(day_plan)
-            else:
-                tables[day_plan.date] = table
-        if damaged:
-            # Fetch again through the same jobs: a download, never a new export.
-            for day_plan in damaged:
-                self.cache.update_job(day_plan.key, pending=True)
-            self._wait([d.key for d in damaged], _NoBar(), timeout, immediate=True)
-            for day_plan in damaged:
-                table = self.cache.read_day(day_plan.key, self.cache.job(day_plan.key))
-                if table is None:
-                    raise CacheError(
-                        f"the cached frame for {day_plan.date} could not be restored from "
-                        f"job {day_plan.job_id}; delete {self.cache.day_path(day_plan.key)} "
-                        "and call again."
-                    )
-                tables[day_plan.date] = table
-        return [
-            schema.filter_table(tables[d.date], **_local_filters(req.filters))
-            for d in sorted(plan.days, key=lambda d: d.date)
-        ]
-
     def _provenance(
         self,
         plan: Plan,
-        req: _Request,
+        req: Request,
         sources: Mapping[str, str],
         spent: Mapping[str, int],
     ) -> dict[str, Any]:
@@ -886,12 +662,12 @@ class Client:
             final = is_final(
                 req.start, self.now(), self.settings.timezone, self.settings.settle_delay
             )
-            self._replay(key, final_replay=final)
-        with _progress(1, self.progress) as bar:
-            self._wait([key], bar, timeout)
+            self._fetcher().replay(key, final_replay=final)
+        with progress_bar(1, self.progress) as bar:
+            self._fetcher().wait([key], bar, timeout)
         table = self.cache.read_day(key, self.cache.job(key))
         frame = schema.to_pandas(
-            schema.filter_table(table, **_local_filters(req.filters)), self.settings.timezone
+            schema.filter_table(table, **local_filters(req.filters)), self.settings.timezone
         )
         record = self.cache.job(key) or {}
         frame.attrs["clickkit"] = {
@@ -911,15 +687,6 @@ class Client:
         return frame
 
 
-def _local_filters(filters: Filters) -> dict[str, Any]:
-    return {
-        "program_ids": filters.program_ids,
-        "ad_ids": filters.ad_ids,
-        "sub_ids": filters.sub_ids,
-        "unique": filters.unique,
-    }
-
-
 def _concat(tables: list[pa.Table]) -> pa.Table:
     import pyarrow as pa
 
@@ -935,25 +702,3 @@ def _human(delta: dt.timedelta) -> str:
     if minutes < 120:
         return f"{minutes} min"
     return f"{minutes / 60:.1f} h"
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def set_postfix_str(self, text: str) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _progress(total: int, show: bool) -> Any:
-    if not show:
-        yield _NoBar()
-        return
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc="clickkit", unit="day", leave=False)
-    try:
-        yield bar
-    finally:
-        bar.close()

@@ -100,6 +100,17 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class Request:
+    """A validated ``clicks()`` request: the range, filters, scope and result format."""
+
+    start: dt.date
+    end: dt.date
+    filters: Filters
+    scope: str
+    result_format: str
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A cached request that could answer a day, with what the cache holds for it.
 
