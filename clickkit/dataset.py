@@ -63,7 +63,14 @@ MANIFEST_VERSION = 1
 
 Layout = Literal["date", "account"]
 
-__all__ = ["MANIFEST_NAME", "PART_NAME", "DatasetReport", "dask_frame", "export_dataset"]
+__all__ = [
+    "MANIFEST_NAME",
+    "PART_NAME",
+    "DatasetReport",
+    "dask_frame",
+    "export_dataset",
+    "require_dask",
+]
 
 
 # ---------------------------------------------------------------------------------------
@@ -478,8 +485,20 @@ def _clean_temporaries(root: Path) -> None:
 # Dask
 
 
-def _dask_dataframe() -> Any:
-    """Import ``dask.dataframe`` or raise :class:`MissingDependency` with the install hint."""
+def require_dask() -> Any:
+    """Import and return ``dask.dataframe``, or raise :class:`MissingDependency`.
+
+    Cheap once Dask is imported; callers use it to fail before spending anything.
+
+    Raises
+    ------
+    MissingDependency
+        Naming ``pip install "clickkit[dask]"``.
+
+    Examples
+    --------
+    >>> dd = require_dask()  # doctest: +SKIP
+    """
     try:
         import dask.dataframe as dd
     except ImportError as exc:
@@ -680,7 +699,7 @@ def dask_frame(
     >>> ddf["device_type"].cat.known                                    # doctest: +SKIP
     True
     """
-    dd = _dask_dataframe()
+    dd = require_dask()
     import dask
     import pyarrow as pa
 

@@ -18,7 +18,7 @@ import pytest
 import clickkit as ck
 from clickkit import schema
 from clickkit.client import ProvisionalDataWarning
-from clickkit.dataset import MANIFEST_NAME, PART_NAME, export_dataset
+from clickkit.dataset import MANIFEST_NAME, PART_NAME, export_dataset, require_dask
 
 DAYS = ("2026-11-16", "2026-11-20")  # complete days relative to the sandbox's NOW
 ENUMS = list(schema.ENUMS)
@@ -265,6 +265,8 @@ def test_without_dask_the_engine_names_the_extra(make_client, tmp_path, monkeypa
     with pytest.raises(ck.MissingDependency, match=r'pip install "clickkit\[dask\]"') as info:
         client.clicks("2026-11-16", engine="dask")
     assert isinstance(info.value, ImportError)
+    with pytest.raises(ck.MissingDependency):
+        require_dask()
     # The dataset export needs only pyarrow.
     assert export_dataset(client, tmp_path / "dataset").written == 1
     assert os.path.isdir(tmp_path / "dataset" / "date=2026-11-16")
