@@ -161,6 +161,10 @@ class Cache:
             self.put_job(key, record)
         return record
 
+    def drop_job(self, key: str) -> None:
+        """Forget the job record of a request key (its day frame, if any, stays)."""
+        self._index.delete(("job", key), retry=True)
+
     def jobs(self) -> list[dict[str, Any]]:
         """Every job record in the cache."""
         records = []

@@ -100,6 +100,18 @@ class JobFailed(ClickkitError):
         self.job_ids = list(job_ids)
 
 
+class JobLost(ClickkitError):
+    """Jobs the cache knew are unknown to the API now (past retention, another server).
+
+    Their records are dropped, so the next call plans those days as new exports.
+    """
+
+    def __init__(self, message: str, *, job_ids: Sequence[str], dates: Sequence[str]) -> None:
+        super().__init__(message)
+        self.job_ids = list(job_ids)
+        self.dates = list(dates)
+
+
 class WaitTimeout(ClickkitError):
     """Waiting for jobs took longer than the timeout; the jobs are kept and resume later."""
 

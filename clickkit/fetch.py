@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from clickkit import jobs, schema
 from clickkit.api import Downloaded, ImpactApi, Job
 from clickkit.cache import Cache
-from clickkit.errors import CacheError, DownloadError, JobFailed, NotFoundError
+from clickkit.errors import CacheError, DownloadError, JobFailed, JobLost, NotFoundError
 from clickkit.plan import DayPlan, Filters, Plan, Request, is_final
 from clickkit.settings import Settings
 
@@ -162,12 +162,14 @@ class Fetcher:
     ) -> None:
         """Wait for the pending jobs of ``keys``; ``immediate`` keys are checked at once."""
         by_job: dict[str, str] = {}
+        dates: dict[str, str] = {}
         for key in keys:
             record = self.cache.job(key) or {}
             if record.get("job_id") and (
                 record.get("pending") or not self.cache.day_path(key).exists()
             ):
                 by_job[record["job_id"]] = key
+                dates[record["job_id"]] = str(record.get("date", ""))
             else:
                 bar.update(1)
         if not by_job:
@@ -199,6 +201,15 @@ class Fetcher:
             immediate=first,
             on_round=on_round,
         )
+        lost = [job_id for job_id, c in results.items() if c.state == "lost"]
+        if lost:
+            raise JobLost(
+                f"{len(lost)} job(s) are no longer known to the API ({', '.join(lost)}); "
+                "results are kept for a limited time. Their records were dropped: the next "
+                "call exports those days again.",
+                job_ids=lost,
+                dates=sorted(dates[j] for j in lost),
+            )
         failed = [job_id for job_id, c in results.items() if c.state == "failed"]
         if failed:
             for job_id in failed:
@@ -220,6 +231,12 @@ class Fetcher:
                 return jobs.Check("done")  # another process finished it
             try:
                 outcome = jobs.fetch_result(self.api, job_id, self.cache.download_path(key))
+            except NotFoundError:
+                # The API no longer knows the job (past retention, or a restarted
+                # sandbox): forget it so the day can be planned as a new export.
+                log.warning("job %s for %s is unknown to the API", job_id, record.get("date"))
+                self.cache.drop_job(key)
+                return jobs.Check("lost")
             except DownloadError:
                 failures[job_id] += 1
                 if failures[job_id] >= 4:

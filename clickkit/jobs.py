@@ -27,7 +27,7 @@ from clickkit.errors import ApiError, NotFoundError, NotReplayableError, WaitTim
 
 log = logging.getLogger("clickkit")
 
-State = Literal["done", "pending", "failed"]
+State = Literal["done", "pending", "failed", "lost"]
 
 
 def poll_delays(
@@ -56,7 +56,7 @@ class Waker(Protocol):
 
 @dataclass(frozen=True)
 class Check:
-    """The outcome of checking one job: ``done``, ``pending`` or ``failed``."""
+    """The outcome of checking one job: ``done``, ``pending``, ``failed`` or ``lost``."""
 
     state: State
     job: Job | None = None
@@ -164,7 +164,7 @@ class Waiter:
                     remaining = deadline - self._monotonic()
                     if remaining <= 0:
                         raise WaitTimeout(
-                            f"{len(outstanding)} job(s) still running after {timeout:.0f}s; "
+                            f"{len(outstanding)} job(s) still running after {timeout:g} s; "
                             "nothing is lost: call again to resume them.",
                             job_ids=outstanding,
                         )

@@ -314,3 +314,16 @@ def test_unwritable_cache_dir_is_named(tmp_path) -> None:
     blocker.write_text("x")
     with pytest.raises(ck.CacheError, match="cache_dir"):
         ck.Client("IRx", "tok", cache_dir=blocker / "cache")
+
+
+def test_job_unknown_to_a_new_server_is_exported_again(make_client, tmp_path) -> None:
+    first = make_client(job_duration=dt.timedelta(hours=1))
+    with pytest.raises(ck.WaitTimeout, match="0.2 s"):
+        first.clicks("2026-11-17", timeout=0.2)
+    first.close()  # the server and its jobs are gone; the cache still names the job
+    second = make_client()
+    df = second.clicks("2026-11-17")
+    assert exports(second) == 1 and len(df) > 0
+    assert df.attrs["clickkit"]["days"][0]["source"] == "export"
+    assert "Storage" not in df.attrs["clickkit"]["api_calls"]
+    assert df.attrs["clickkit"]["storage_downloads"] == 1
