@@ -29,6 +29,7 @@ from clickkit.api import CallRecord, ImpactApi
 from clickkit.cache import Cache, request_key
 from clickkit.errors import (
     ConfigurationError,
+    JobLost,
     QuotaExhausted,
     RefreshRefused,
 )
@@ -213,9 +214,14 @@ class Client:
         client_options = {k: options.pop(k) for k in list(options) if k in client_keys}
         server = Sandbox(**options)
         if cache_dir is None:
+            import os
+
             from clickkit.settings import default_cache_dir
 
-            cache_dir = default_cache_dir() / f"sandbox-{server.account_sid}"
+            env_dir = os.environ.get("CLICKKIT_CACHE_DIR")
+            base = Path(env_dir).expanduser() if env_dir else default_cache_dir()
+            # Sandbox data never mixes with a real account's cache.
+            cache_dir = base / f"sandbox-{server.account_sid}"
         client_options.setdefault("quota_timezone", getattr(server, "quota_timezone", "UTC"))
         try:
             client = cls(
@@ -480,13 +486,22 @@ class Client:
         )  # fmt: skip
         engine = inputs.parse_choice(engine, "engine", ("pandas", "dask"))  # type: ignore[assignment]
         fetch_mode = inputs.parse_choice(fetch, "fetch", ("all", "fits"))
-        plan = self._plan(req, fetch_mode)
-        if fetch_mode == "all" and plan.exports > plan.quota.remaining:
-            raise self._quota_error(plan)
         before = self._calls_snapshot()
         show = self.progress if progress is None else progress
-        with progress_bar(len(plan.days), show) as bar:
-            sources = self._fetcher().execute(plan, req, bar, timeout)
+        for attempt in (1, 2):
+            plan = self._plan(req, fetch_mode)
+            if fetch_mode == "all" and plan.exports > plan.quota.remaining:
+                raise self._quota_error(plan)
+            busy = show and any(d.action != "cache" for d in plan.days)
+            try:
+                with progress_bar(len(plan.days), busy) as bar:
+                    sources = self._fetcher().execute(plan, req, bar, timeout)
+                break
+            except JobLost as lost:
+                # Jobs past the API's retention: their days are planned again, once.
+                if attempt == 2:
+                    raise
+                log.warning("%s; planning %s again", lost, ", ".join(lost.dates))
         spent = self._calls_snapshot() - before
         if engine == "dask":
             from clickkit.dataset import dask_frame
@@ -562,7 +577,9 @@ class Client:
             "scope": req.scope,
             "days": days,
             "deferred": [d.isoformat() for d in plan.deferred],
-            "api_calls": dict(spent),
+            # The signed-URL storage host is not impact.com's API: counted apart.
+            "api_calls": {k: v for k, v in spent.items() if not k.startswith("Storage")},
+            "storage_downloads": sum(v for k, v in spent.items() if k.startswith("Storage")),
         }
 
     # -- jobs and refresh -------------------------------------------------------------
