@@ -271,8 +271,9 @@ def export_dataset(
             )
 
     root.mkdir(parents=True, exist_ok=True)
-    # One exporter at a time per dataset among processes sharing this cache.
-    with client.cache.lock(f"dataset:{root.resolve()}"):
+    # One exporter at a time per dataset among processes sharing this cache; copies to
+    # another disk can take a while, so the lock outlives the cache's default.
+    with client.cache.lock(f"dataset:{root.resolve()}", expire=3600, timeout=3600):
         manifest = _read_manifest(root)
         _clean_temporaries(root)
         entries: dict[str, dict[str, Any]] = manifest["partitions"]
