@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from clickkit.dataset import DatasetReport
+
 log = logging.getLogger("clickkit")
 
 Clock = Callable[[], dt.datetime]
@@ -485,6 +487,10 @@ class Client:
             scope=scope, result_format=result_format,
         )  # fmt: skip
         engine = inputs.parse_choice(engine, "engine", ("pandas", "dask"))  # type: ignore[assignment]
+        if engine == "dask":
+            from clickkit.dataset import require_dask
+
+            require_dask()  # before anything is spent
         fetch_mode = inputs.parse_choice(fetch, "fetch", ("all", "fits"))
         before = self._calls_snapshot()
         show = self.progress if progress is None else progress
@@ -506,7 +512,10 @@ class Client:
         if engine == "dask":
             from clickkit.dataset import dask_frame
 
-            return dask_frame(self, plan, req.filters, self._provenance(plan, req, sources, spent))
+            self._fetcher().ensure_days(plan, timeout)
+            lazy = dask_frame(self, plan, req.filters, self._provenance(plan, req, sources, spent))
+            self._warn_provisional(plan)
+            return lazy
         tables = self._fetcher().load_days(plan, req, timeout)
         frame = schema.to_pandas(_concat(tables), self.settings.timezone)
         frame.attrs["clickkit"] = self._provenance(plan, req, sources, spent)
@@ -581,6 +590,22 @@ class Client:
             "api_calls": {k: v for k, v in spent.items() if not k.startswith("Storage")},
             "storage_downloads": sum(v for k, v in spent.items() if k.startswith("Storage")),
         }
+
+    # -- scale out ----------------------------------------------------------------------
+
+    def export_dataset(self, path: str | Path, start: Any = None, end: Any = None) -> DatasetReport:
+        """Publish the cached whole days as a hive-partitioned Parquet dataset; spends nothing.
+
+        Incremental: only new or refreshed days are written. See
+        :func:`clickkit.dataset.export_dataset`.
+
+        Examples
+        --------
+        >>> client.export_dataset("clicks-dataset")  # doctest: +SKIP
+        """
+        from clickkit.dataset import export_dataset
+
+        return export_dataset(self, path, start, end)
 
     # -- jobs and refresh -------------------------------------------------------------
 

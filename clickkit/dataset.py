@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from clickkit import inputs, schema
 from clickkit.errors import CacheError, InvalidRequestError, MissingDependency
+from clickkit.fetch import local_filters
 
 if TYPE_CHECKING:
     import dask.dataframe
@@ -545,15 +546,6 @@ def _stamp(path: Path) -> tuple[int, int]:
     return info.st_size, info.st_mtime_ns
 
 
-def _local_filters(filters: Filters) -> dict[str, Any]:
-    return {
-        "program_ids": tuple(filters.program_ids),
-        "ad_ids": tuple(filters.ad_ids),
-        "sub_ids": tuple(filters.sub_ids),
-        "unique": filters.unique,
-    }
-
-
 def _filter_columns(filters: Mapping[str, Any]) -> set[str]:
     return {c for name, cols in _FILTER_COLUMNS.items() if filters.get(name) for c in cols}
 
@@ -704,7 +696,7 @@ def dask_frame(
     import dask
     import pyarrow as pa
 
-    local = _local_filters(filters)
+    local = local_filters(filters)
     days = sorted(plan.days, key=lambda d: d.date)
     schemas: list[pa.Schema] = [schema.arrow_schema()]
     extras: dict[str, set[str]] = {name: set() for name in schema.ENUMS}

@@ -279,7 +279,23 @@ class Fetcher:
         with contextlib.suppress(OSError):
             file.path.unlink()
 
+    def _restore(self, damaged: list[DayPlan], timeout: float | None) -> None:
+        """Fetch damaged or missing day files again through their jobs (never an export)."""
+        for day_plan in damaged:
+            self.cache.update_job(day_plan.key, pending=True)
+        self.wait([d.key for d in damaged], NoBar(), timeout, immediate=True)
+
+    def _restored_table(self, day_plan: DayPlan) -> pa.Table:
+        table = self.cache.read_day(day_plan.key, self.cache.job(day_plan.key))
+        if table is None:
+            raise CacheError(
+                f"the cached frame for {day_plan.date} could not be restored from job "
+                f"{day_plan.job_id}; delete {self.cache.day_path(day_plan.key)} and call again."
+            )
+        return table
+
     def load_days(self, plan: Plan, req: Request, timeout: float | None) -> list[pa.Table]:
+        """The plan's day tables, filtered, in date order; damaged files are restored."""
         tables: dict[dt.date, pa.Table] = {}
         damaged: list[DayPlan] = []
         for day_plan in plan.days:
@@ -289,23 +305,31 @@ class Fetcher:
             else:
                 tables[day_plan.date] = table
         if damaged:
-            # Fetch again through the same jobs: a download, never a new export.
-            for day_plan in damaged:
-                self.cache.update_job(day_plan.key, pending=True)
-            self.wait([d.key for d in damaged], NoBar(), timeout, immediate=True)
-            for day_plan in damaged:
-                table = self.cache.read_day(day_plan.key, self.cache.job(day_plan.key))
-                if table is None:
-                    raise CacheError(
-                        f"the cached frame for {day_plan.date} could not be restored from "
-                        f"job {day_plan.job_id}; delete {self.cache.day_path(day_plan.key)} "
-                        "and call again."
-                    )
-                tables[day_plan.date] = table
+            self._restore(damaged, timeout)
+            tables.update({d.date: self._restored_table(d) for d in damaged})
         return [
             schema.filter_table(tables[d.date], **local_filters(req.filters))
             for d in sorted(plan.days, key=lambda d: d.date)
         ]
+
+    def ensure_days(self, plan: Plan, timeout: float | None) -> None:
+        """Make sure every day file of the plan is present and whole, without loading it.
+
+        For lazy readers (Dask): a file missing or whose size disagrees with its record is
+        fetched again through its job; Parquet checksums are verified when it is read.
+        """
+        damaged = []
+        for day_plan in plan.days:
+            record = self.cache.job(day_plan.key) or {}
+            expected = (record.get("result") or {}).get("size")
+            path = self.cache.day_path(day_plan.key)
+            if not path.exists() or (expected is not None and path.stat().st_size != expected):
+                self.cache.drop_day(day_plan.key)
+                damaged.append(day_plan)
+        if damaged:
+            self._restore(damaged, timeout)
+            for day_plan in damaged:
+                self._restored_table(day_plan)
 
 
 def local_filters(filters: Filters) -> dict[str, Any]:

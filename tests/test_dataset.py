@@ -270,3 +270,28 @@ def test_without_dask_the_engine_names_the_extra(make_client, tmp_path, monkeypa
     # The dataset export needs only pyarrow.
     assert export_dataset(client, tmp_path / "dataset").written == 1
     assert os.path.isdir(tmp_path / "dataset" / "date=2026-11-16")
+
+
+def test_without_dask_nothing_is_spent(make_client, monkeypatch) -> None:
+    client = make_client()
+    for name in [m for m in sys.modules if m == "dask" or m.startswith("dask.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "dask", None)
+    with pytest.raises(ck.MissingDependency):
+        client.clicks("2026-11-16", "2026-11-18", engine="dask")
+    assert sum(client.sandbox_server.stats()["requests"].values()) == 0
+
+
+def test_dask_engine_warns_for_provisional_days_and_restores_missing_files(make_client) -> None:
+    client = make_client()
+    client.clicks("2026-11-26")
+    for path in (client.cache.root / "days").glob("*.parquet"):
+        path.unlink()
+    today = client.today().isoformat()
+    with pytest.warns(ProvisionalDataWarning, match=today):
+        ddf = client.clicks("2026-11-26", today, engine="dask")
+    frame = ddf.compute(scheduler="sync")
+    assert set(frame["event_date"].dt.date.astype(str)) == {"2026-11-26", today}
+    requests = client.sandbox_server.stats()["requests"]
+    assert requests["ClickExport"] == 2  # the lost file came back through its job
+    assert client.export_dataset(client.cache.root.parent / "ds").written == 2
