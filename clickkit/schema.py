@@ -314,7 +314,9 @@ def _read_csv(data: bytes) -> pa.Table:
         strings_can_be_null=True,
         true_values=_TRUE_VALUES,
         false_values=_FALSE_VALUES,
-        timestamp_parsers=["ISO8601"],
+        # The ISO8601 *parser object*: the string "ISO8601" would be taken as a strptime
+        # format, fail on every row and send each file down the slow text fallback.
+        timestamp_parsers=[pacsv.ISO8601],
     )
     parse = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip_row)
     read = pacsv.ReadOptions(block_size=1 << 24)
