@@ -318,7 +318,7 @@ def test_unwritable_cache_dir_is_named(tmp_path) -> None:
 
 def test_job_unknown_to_a_new_server_is_exported_again(make_client, tmp_path) -> None:
     first = make_client(job_duration=dt.timedelta(hours=1))
-    with pytest.raises(ck.WaitTimeout, match="0.2 s"):
+    with pytest.raises(ck.WaitTimeout, match=r"0\.2 s"):
         first.clicks("2026-11-17", timeout=0.2)
     first.close()  # the server and its jobs are gone; the cache still names the job
     second = make_client()
