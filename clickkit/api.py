@@ -15,13 +15,10 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import logging
-import os
 import random
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
@@ -43,6 +40,7 @@ from clickkit.errors import (
     ServerError,
     ValidationError,
 )
+from clickkit.files import atomic_write
 
 log = logging.getLogger("clickkit")
 
@@ -673,12 +671,11 @@ def _save(response: requests.Response, dest: Path, endpoint: str) -> Downloaded:
             endpoint=endpoint,
         )
     expected = _parse_int(response.headers.get("Content-Length"))
-    dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.blake2b(digest_size=32)
-    size = 0
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
+
+    def stream(tmp: str) -> int:
+        size = 0
+        with open(tmp, "wb") as out:
             try:
                 for chunk in response.iter_content(chunk_size=1 << 20):
                     out.write(chunk)
@@ -690,19 +687,16 @@ def _save(response: requests.Response, dest: Path, endpoint: str) -> Downloaded:
                     "it is retried on the next attempt.",
                     endpoint=endpoint,
                 ) from None
-            out.flush()
-            os.fsync(out.fileno())
         if expected is not None and size != expected:
             raise DownloadError(
                 f"the download was cut short: {size} of {expected} bytes arrived; it is "
                 "retried on the next attempt.",
                 endpoint=endpoint,
             )
-        os.replace(tmp_name, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+        return size
+
+    try:
+        size = atomic_write(dest, stream, suffix=".part")
     finally:
         response.close()
     return Downloaded(dest, size, digest.hexdigest(), content_type)

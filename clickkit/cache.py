@@ -25,13 +25,13 @@ import json
 import logging
 import os
 import socket
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clickkit.errors import CacheError
+from clickkit.files import atomic_write
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -76,22 +76,6 @@ def request_key(
     }
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write through ``write(tmp_path)`` then rename over ``path`` (same directory)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class Cache:
@@ -253,7 +237,7 @@ class Cache:
         import pyarrow.parquet as pq
 
         path = self.day_path(key)
-        _atomic_write(
+        atomic_write(
             path,
             lambda tmp: pq.write_table(table, tmp, compression="zstd", write_page_checksum=True),
         )
