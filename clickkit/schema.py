@@ -563,22 +563,29 @@ def enum_categories(tables: Iterable[pa.Table]) -> dict[str, list[str]]:
     return {name: [*ENUMS[name], *sorted(extras[name])] for name in ENUMS}
 
 
-def _categorical(
+def _enum_array(
     column: pa.ChunkedArray, documented: Sequence[str], *, exact: bool = False
-) -> pd.Categorical:
-    import pandas as pd
+) -> pa.DictionaryArray:
+    """An enum column as one dictionary array over its categories (documented first).
+
+    pyarrow turns it into a ``pd.Categorical`` with exactly these categories. One hash
+    pass in the usual case: the codes come from the documented categories, and only when
+    a value falls outside them are the extras collected (sorted) and the codes redone.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    extras: list[str] = []
+    categories = pa.array(list(documented), pa.string())
+    codes = pc.index_in(column, value_set=categories)
     if not exact:
-        present = [v for v in pc.unique(column).to_pylist() if v is not None]
-        extras = sorted(set(present) - set(documented))
-    categories = pa.array([*documented, *extras], pa.string())
-    codes = pc.fill_null(pc.index_in(column, value_set=categories), -1)
-    return pd.Categorical.from_codes(
-        codes.to_numpy(), dtype=pd.CategoricalDtype(categories.to_pylist())
-    )
+        unmatched = pc.and_(pc.is_valid(column), pc.is_null(codes))
+        if pc.any(unmatched).as_py():
+            extras = sorted(pc.unique(column.filter(unmatched)).to_pylist())
+            categories = pa.array([*documented, *extras], pa.string())
+            codes = pc.index_in(column, value_set=categories)
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks()
+    return pa.DictionaryArray.from_arrays(codes, categories)
 
 
 def to_pandas(
@@ -616,15 +623,17 @@ def to_pandas(
         pa.float64(): pd.Float64Dtype(),
         pa.bool_(): pd.BooleanDtype(),
     }
-    enum_columns = [c for c in ENUMS if c in table.column_names]
-    plain = table.drop_columns(enum_columns)
-    frame = plain.to_pandas(types_mapper=mapping.get, self_destruct=False)
-    for name in enum_columns:
-        if categories and name in categories:
-            frame[name] = _categorical(table[name], categories[name], exact=True)
+    # Enums become dictionary columns first, so one to_pandas call builds the whole frame
+    # in order (no column inserts and reordering afterwards).
+    columns: list[pa.ChunkedArray | pa.Array] = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if name in ENUMS:
+            exact = (categories or {}).get(name)
+            documented = ENUMS[name] if exact is None else exact
+            columns.append(_enum_array(column, documented, exact=exact is not None))
         else:
-            frame[name] = _categorical(table[name], ENUMS[name])
-    frame = frame[table.column_names]
+            columns.append(column)
+    frame = pa.table(columns, names=table.column_names).to_pandas(types_mapper=mapping.get)
     if "event_date" in frame:
         frame["event_date"] = frame["event_date"].dt.tz_convert(timezone)
     return frame
