@@ -327,3 +327,10 @@ def test_job_unknown_to_a_new_server_is_exported_again(make_client, tmp_path) ->
     assert df.attrs["clickkit"]["days"][0]["source"] == "export"
     assert "Storage" not in df.attrs["clickkit"]["api_calls"]
     assert df.attrs["clickkit"]["storage_downloads"] == 1
+
+
+@pytest.mark.parametrize("fmt", ["JSON", "XML"])
+def test_json_and_xml_exports_give_the_csv_frame(make_client, tmp_path, fmt) -> None:
+    csv = make_client(cache_dir=tmp_path / "csv").clicks("2026-11-17")
+    other = make_client(cache_dir=tmp_path / fmt, result_format=fmt).clicks("2026-11-17")
+    pd.testing.assert_frame_equal(csv, other)
