@@ -626,14 +626,18 @@ def to_pandas(
     # Enums become dictionary columns first, so one to_pandas call builds the whole frame
     # in order (no column inserts and reordering afterwards).
     columns: list[pa.ChunkedArray | pa.Array] = []
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if name in ENUMS:
-            exact = (categories or {}).get(name)
-            documented = ENUMS[name] if exact is None else exact
-            columns.append(_enum_array(column, documented, exact=exact is not None))
-        else:
-            columns.append(column)
-    frame = pa.table(columns, names=table.column_names).to_pandas(types_mapper=mapping.get)
+    fields: list[pa.Field] = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if field.name in ENUMS:
+            exact = (categories or {}).get(field.name)
+            documented = ENUMS[field.name] if exact is None else exact
+            column = _enum_array(column, documented, exact=exact is not None)
+            field = field.with_type(column.type)
+        columns.append(column)
+        fields.append(field)
+    # The schema's metadata is kept: a table made from pandas rebuilds its index from it.
+    converted = pa.Table.from_arrays(columns, schema=pa.schema(fields, table.schema.metadata))
+    frame = converted.to_pandas(types_mapper=mapping.get)
     if "event_date" in frame:
         frame["event_date"] = frame["event_date"].dt.tz_convert(timezone)
     return frame
