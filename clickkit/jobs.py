@@ -98,7 +98,11 @@ class Waiter:
     Parameters
     ----------
     poll_initial, poll_factor, poll_max : float
-        The polling schedule (seconds).
+        The polling schedule (seconds): delays grow by ``poll_factor`` from
+        ``poll_initial``, capped at the larger of ``poll_max`` and ``late_fraction`` of
+        the time already waited.
+    late_fraction : float
+        How late, as a share of the wait so far, a finished job may be noticed.
     safety_interval : float
         With a waker, the slow polling interval used in case a postback never comes.
     waker : Waker, optional
@@ -114,6 +118,7 @@ class Waiter:
         poll_factor: float = 1.6,
         poll_max: float = 30.0,
         safety_interval: float = 300.0,
+        late_fraction: float = 0.25,
         waker: Waker | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -122,6 +127,7 @@ class Waiter:
         self.poll_factor = poll_factor
         self.poll_max = poll_max
         self.safety_interval = safety_interval
+        self.late_fraction = late_fraction
         self.waker = waker
         self._sleep = sleep
         self._monotonic = monotonic
@@ -152,14 +158,21 @@ class Waiter:
         results: dict[str, Check] = {}
         deadline = None if timeout is None else self._monotonic() + timeout
         delays = poll_delays(
-            initial=self.poll_initial, factor=self.poll_factor, maximum=self.poll_max
+            initial=self.poll_initial, factor=self.poll_factor, maximum=float("inf")
         )
-        last_poll = self._monotonic()
+        started = last_poll = self._monotonic()
         first = True
         while outstanding:
             woke = False
             if not (first and first_round):
-                delay = self.safety_interval if self.waker else next(delays)
+                if self.waker is not None:
+                    delay = self.safety_interval
+                else:
+                    # The cap grows with the time already waited, so polls stay logarithmic
+                    # in a job's duration while a result is never fetched much later than
+                    # ``late_fraction`` of that duration after it is ready.
+                    waited = self._monotonic() - started
+                    delay = min(next(delays), max(self.poll_max, self.late_fraction * waited))
                 if deadline is not None:
                     remaining = deadline - self._monotonic()
                     if remaining <= 0:

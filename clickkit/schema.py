@@ -361,6 +361,7 @@ def _read_csv(data: bytes) -> pa.Table:
         # name the column.
         log.debug("typed CSV read failed (%s); retrying as text", message)
         convert.column_types = {name: pa.string() for name in header}
+        skipped.clear()  # the retry meets the same malformed rows again
         table = pacsv.read_csv(
             io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert
         )

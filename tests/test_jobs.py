@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import urllib.request
@@ -126,3 +127,33 @@ def test_postback_json_body_is_accepted() -> None:
         )
         assert response.status_code == 200
         assert receiver.seen("j9") and not receiver.seen("j9")
+
+
+def test_default_cap_keeps_polls_logarithmic_for_long_jobs() -> None:
+    def polls(duration: float) -> int:
+        clock = FakeTime()
+        calls = 0
+
+        def check(job_id: str) -> Check:
+            nonlocal calls
+            calls += 1
+            return Check("done") if clock.now >= duration else Check("pending")
+
+        Waiter(sleep=clock.sleep, monotonic=clock.monotonic).wait(["job"], check)
+        assert clock.now <= max(duration * 1.25, duration + 30) + 1  # never much later
+        return calls
+
+    counts = [polls(d) for d in (100, 1_000, 10_000, 100_000)]
+    steps = [b - a for a, b in itertools.pairwise(counts)]
+    assert max(steps) <= 12 and counts[-1] < 60, counts  # a 30 s cap alone: 3,000+ polls
+
+
+def test_malformed_rows_are_counted_once_when_the_typed_read_falls_back() -> None:
+    from clickkit import schema
+
+    data = b"Id,ProgramId\na,1\nb,2,EXTRA\nc,twelve\n"
+    with (
+        pytest.warns(schema.ParseWarning, match="1 malformed CSV row"),
+        pytest.raises(ck.ParseError),
+    ):
+        schema.parse_export(data)
