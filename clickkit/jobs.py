@@ -165,13 +165,14 @@ class Waiter:
         while outstanding:
             woke = False
             if not (first and first_round):
+                waited = self._monotonic() - started
                 if self.waker is not None:
-                    delay = self.safety_interval
+                    # Safety-net polls thin out the same way for very long jobs.
+                    delay = max(self.safety_interval, self.late_fraction * waited)
                 else:
                     # The cap grows with the time already waited, so polls stay logarithmic
                     # in a job's duration while a result is never fetched much later than
                     # ``late_fraction`` of that duration after it is ready.
-                    waited = self._monotonic() - started
                     delay = min(next(delays), max(self.poll_max, self.late_fraction * waited))
                 if deadline is not None:
                     remaining = deadline - self._monotonic()
