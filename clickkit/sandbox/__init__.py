@@ -17,12 +17,15 @@ True
 
 from clickkit.sandbox.faults import Faults
 from clickkit.sandbox.formats import CONTENT_TYPES, filter_clicks, serialize
-from clickkit.sandbox.generator import COLUMNS, SCHEMA, generate_day
+from clickkit.sandbox.generator import BRAND_COLUMNS, COLUMNS, SCHEMA, generate_day
+from clickkit.sandbox.profiles import PROFILES
 from clickkit.sandbox.server import Sandbox
 
 __all__ = [
+    "BRAND_COLUMNS",
     "COLUMNS",
     "CONTENT_TYPES",
+    "PROFILES",
     "SCHEMA",
     "Faults",
     "Sandbox",

@@ -7,22 +7,31 @@ application/json`` does; otherwise answers are XML under ``<ImpactRadiusResponse
   "ReplayUri"}``, 400 on invalid input, 429 when the daily quota is spent
 - ``GET  /Mediapartners/{SID}/Jobs`` -> ``{"Jobs": [...]}``
 - ``GET  /Mediapartners/{SID}/Jobs/{id}`` -> the Job object
-- ``GET  /Mediapartners/{SID}/Jobs/{id}/Download[?Mode=Stream]`` -> 202 with the Job while
-  unfinished, 302 to a signed storage URL (or 200 with the file for ``Mode=Stream``),
-  409 for FAILED/CANCELLED jobs (no result to give), 404 once past retention
+- ``GET  /Mediapartners/{SID}/Jobs/{id}/Download[?Mode=Stream][&Page=N]`` -> 202 with the
+  Job while unfinished, 302 to a signed storage URL (or 200 with the file for
+  ``Mode=Stream``), for FAILED/CANCELLED jobs what ``failed_download`` says (202 or 200
+  with the Job, 404 or 409 with the error envelope), 404 once past retention or for a
+  ``Page`` beyond the last; JSON and XML results are split into pages of ``page_size``
+  rows (``Page`` is 1-based, default 1; CSV is never paged)
 - ``PUT  /Mediapartners/{SID}/Jobs/{id}/Replay`` (or ``POST`` with ``_method=PUT``) ->
-  200 with the re-queued Job, 403 while queued, running or awaiting an error retry
+  200 with the Job as it is at that moment (the new run is queued ``replay_lag`` later),
+  403 while queued, running or awaiting an error retry
 - ``GET  /_sandbox/stats`` -> the statistics, without auth and without being counted
 
 Every answer carries ``X-RateLimit-Limit-hour``, ``X-RateLimit-Remaining-hour`` and
-``RateLimit-Reset``; errors use ``{"Status":"ERROR","Message":...[, "Errors":[...]]}``.
+``RateLimit-Reset``; errors use ``{"Status":"ERROR","Message":...[, "Errors":[...]]}``,
+and 429 answers ``{"message":"API rate limit exceeded"}`` when ``rate_limit_body`` is
+``"kong"``.
 
 Choices where impact.com's documentation is silent: ``UniqueClick=FALSE`` means "no
 unique filter" (but is a different parameter set from leaving it out); an omitted
 ``Date`` is resolved to today in the account time zone before duplicate detection;
 unknown query parameters (``StartDate``...) are ignored; ``CreatedAfter`` and
-``CreatedBefore`` are inclusive dates in the account time zone; the routing, then the
-hourly limit, then faults, then authentication are checked in that order.
+``CreatedBefore`` are inclusive dates in the account time zone. The order of checks is
+routing, authentication (when ``auth_before_rate_limit``; a refusal there spends nothing
+and shows the hourly headers as they are), the hourly limit, the ClickExport quota (when
+``failed_exports_count``: every authenticated ClickExport spends one call whatever its
+answer), injected faults, authentication (otherwise), then the endpoint itself.
 """
 
 from __future__ import annotations
@@ -39,13 +48,14 @@ from xml.sax.saxutils import escape
 from werkzeug.wrappers import Request, Response
 
 from clickkit.sandbox.engine import Engine, Refused, rate_headers
-from clickkit.sandbox.formats import EXTENSIONS, RESULT_FORMATS
-from clickkit.sandbox.jobs import ExportParams
+from clickkit.sandbox.formats import RESULT_FORMATS
+from clickkit.sandbox.jobs import ExportParams, Job, Run
 from clickkit.sandbox.storage import (
     UrlSigner,
     drop_connection,
     file_response,
     result_filename,
+    result_path,
 )
 
 __all__ = ["ApiApp", "render"]
@@ -97,8 +107,19 @@ def _xml_fields(parts: list[str], body: dict[str, Any]) -> None:
         parts.append(f"</{name}>")
 
 
-def _refusal(refused: Refused, as_json: bool) -> Response:
-    """The error envelope ``{"Status":"ERROR","Message":...}`` with the refusal's headers."""
+def _refusal(refused: Refused, as_json: bool, *, kong: bool = False) -> Response:
+    """The error envelope ``{"Status":"ERROR","Message":...}`` with the refusal's headers.
+
+    With ``kong`` a 429 gets the gateway's own JSON body instead, whatever was asked for.
+    """
+    if kong and refused.status == 429:
+        response = Response(
+            json.dumps({"message": "API rate limit exceeded"}),
+            429,
+            content_type="application/json; charset=utf-8",
+        )
+        response.headers.update(refused.headers)
+        return response
     body: dict[str, Any] = {"Status": "ERROR", "Message": refused.message}
     if refused.errors:
         body["Errors"] = refused.errors
@@ -139,6 +160,7 @@ class ApiApp:
 
     def _answer(self, request: Request) -> Response:
         engine = self.engine
+        settings = engine.settings
         path = request.path
         as_json = path.endswith(".json") or "application/json" in request.headers.get("Accept", "")
         path = path.removesuffix(".json")
@@ -147,29 +169,61 @@ class ApiApp:
             stats["status"] = {str(k): v for k, v in stats["status"].items()}
             return Response(json.dumps(stats), 200, content_type="application/json")
 
+        kong = settings.rate_limit_body == "kong"
+        auth_first = settings.auth_before_rate_limit
         route = _route(path)
         if route is not None:
             engine.count_request(route[1])
+            if auth_first:
+                try:
+                    self._authenticate(request, route[0]["sid"])
+                except Refused as refused:
+                    # Refused at the door: the account's hourly budget is untouched.
+                    response = _refusal(refused, as_json, kong=kong)
+                    response.headers.update(rate_headers(*engine.peek_hourly()))
+                    engine.count_status(response.status_code)
+                    return response
         try:
             limit, remaining, reset = engine.spend_hourly()
         except Refused as refused:
-            response = _refusal(refused, as_json)
+            response = _refusal(refused, as_json, kong=kong)
             engine.count_status(response.status_code)
             return response
+        charged = False
         try:
             if route is None:
                 raise Refused(404, f"No API resource at {request.path}.")
             match, endpoint, methods = route
+            if (
+                endpoint == "ClickExport"
+                and settings.failed_exports_count
+                and request.method in methods
+                and (auth_first or self._credentials_ok(request, match["sid"]))
+            ):
+                charged = self._charge_export(request)
             self._inject_faults(endpoint, request)
-            self._authenticate(request, match["sid"])
+            if not auth_first:
+                self._authenticate(request, match["sid"])
             if request.method not in methods:
                 raise Refused(405, f"{request.method} is not allowed on {request.path}.")
             response = self._handlers[endpoint](request, match, as_json)
         except Refused as refused:
-            response = _refusal(refused, as_json)
+            response = _refusal(refused, as_json, kong=kong)
         response.headers.update(rate_headers(limit, remaining, reset))
+        if charged and "X-RateLimit-Remaining-day" not in response.headers:
+            day_limit, day_remaining = engine.daily()
+            response.headers["X-RateLimit-Limit-day"] = str(day_limit)
+            response.headers["X-RateLimit-Remaining-day"] = str(day_remaining)
         engine.count_status(response.status_code)
         return response
+
+    def _charge_export(self, request: Request) -> bool:
+        """Spend the ClickExport call up front, as a gateway in front of the API would."""
+        try:
+            params: ExportParams | None = self._export_params(request)
+        except Refused:
+            params = None  # invalid: it will be answered 400, and still costs a call
+        return self.engine.charge_export(params)
 
     def _inject_faults(self, endpoint: str, request: Request) -> None:
         faults = self.engine.faults
@@ -181,6 +235,14 @@ class ApiApp:
         status = faults.error_status(endpoint)
         if status:
             raise Refused(status, "The server had a temporary problem. Try again later.")
+
+    def _credentials_ok(self, request: Request, path_sid: str) -> bool:
+        """Whether the request would pass :meth:`_authenticate` (without refusing it)."""
+        try:
+            self._authenticate(request, path_sid)
+        except Refused:
+            return False
+        return True
 
     def _authenticate(self, request: Request, path_sid: str) -> None:
         settings = self.engine.settings
@@ -203,8 +265,11 @@ class ApiApp:
 
     def _click_export(self, request: Request, match: re.Match[str], as_json: bool) -> Response:
         params = self._export_params(request)
-        job = self.engine.submit(params)
-        state = self.engine.state(job)
+        engine = self.engine
+        job = engine.submit(params, spend=not engine.settings.failed_exports_count)
+        if engine.faults.lose_export_answer():
+            drop_connection(request.environ)  # the job exists; its id never reaches the client
+        state = engine.state(job)
         base = f"/Mediapartners/{match['sid']}/Jobs/{job.id}"
         body = {
             "Status": state.status,
@@ -285,33 +350,64 @@ class ApiApp:
     def _download(self, request: Request, match: re.Match[str], as_json: bool) -> Response:
         engine = self.engine
         job = engine.job(match["job"])
-        run = job.run
+        run = engine.current_run(job)
         state = engine.state(job, run)
         if state.status in _UNFINISHED:
             return render(engine.job_view(job), 202, as_json)
         if state.completed is None:
+            answer = engine.settings.failed_download
+            if answer in ("202", "200"):
+                return render(engine.job_view(job), int(answer), as_json)
             raise Refused(
-                409,
+                int(answer),
                 f"Job {job.id} is {state.status} and has no result. Replay it to try again.",
             )
         if engine.expired(state.completed):
             raise Refused(404, f"The result of job {job.id} is no longer available.")
+        page = self._page(request, job, run)
         fmt = job.params.result_format
         if request.args.get("Mode", "").lower() == "stream":
-            data, _ = engine.result(job, run)
+            data, _ = engine.result(job, run, page)
             filename = result_filename(job.id, job.params.date.isoformat(), fmt)
             return file_response(
-                data, fmt, filename, request.environ, truncate=engine.faults.truncate()
+                data,
+                fmt,
+                filename,
+                request.environ,
+                fault=engine.faults.download_fault(),
+                short=lambda: engine.result_short(job, run, page),
             )
         ttl = int(engine.settings.signed_url_ttl.total_seconds())
         expires = int(engine.now().timestamp()) + ttl
         if engine.faults.faults.expire_signed_urls:
             expires = int(engine.now().timestamp()) - 1
-        path = f"/results/{job.id}/{run.number}.{EXTENSIONS[fmt]}"
+        path = result_path(job.id, run.number, fmt, page if engine.paged(job) else None)
         location = self.storage_url() + self.signer.sign(path, expires)
         response = Response(b"", 302)
         response.headers["Location"] = location
         return response
+
+    def _page(self, request: Request, job: Job, run: Run) -> int:
+        """The ``Page`` asked for (1 when absent).
+
+        Raises
+        ------
+        Refused
+            400 for a value that is not a positive integer, 404 beyond the last page.
+        """
+        raw = request.args.get("Page")
+        if raw is None:
+            return 1
+        if not raw.isdigit() or int(raw) < 1:
+            raise Refused(
+                400,
+                "Validation Failed",
+                errors=[{"Field": "Page", "Message": "Must be a positive integer."}],
+            )
+        page, pages = int(raw), self.engine.numpages(job, run)
+        if page > pages:
+            raise Refused(404, f"Page {page} of job {job.id} does not exist; it has {pages}.")
+        return page
 
     def _replay(self, request: Request, match: re.Match[str], as_json: bool) -> Response:
         if request.method == "POST":

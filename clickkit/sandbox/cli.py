@@ -6,6 +6,9 @@ Print one JSON line with the base URL and credentials, then serve until Ctrl+C/S
 
     python -m clickkit.sandbox serve --json --port 0
     clickkit sandbox serve --seed 7 --job-seconds 5 --error-rate Download=0.2
+    clickkit sandbox serve --profile pessimistic --page-size 500
+
+Options left out take the profile's value (``--profile``), else the sandbox default.
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
+from clickkit.sandbox.engine import FAILED_DOWNLOADS, RATE_LIMIT_BODIES
 from clickkit.sandbox.faults import ENDPOINTS
+from clickkit.sandbox.formats import EVENT_DATE_STYLES, MONEY_STYLES
 from clickkit.sandbox.jobs import OUTCOMES
+from clickkit.sandbox.profiles import PROFILES
 from clickkit.sandbox.server import Sandbox
 
 __all__ = ["build_parser", "main"]
@@ -47,6 +53,13 @@ def _outcome_list(text: str) -> tuple[str, list[str]]:
     return day, outcomes
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+_LINE_ENDINGS = {"crlf": "\r\n", "lf": "\n"}
+
+
 def _aware(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -69,24 +82,62 @@ def build_parser() -> argparse.ArgumentParser:
     add("--port", type=int, default=0, help="API port (0 = a free port)")
     add("--storage-port", type=int, default=0, help="signed-URL storage port (0 = free)")
     add("--json", action="store_true", help="print one JSON line with URL and credentials")
-    add("--seed", type=int, default=0, help="data and fault seed")
-    add("--account-sid", default=None, help="account SID (default IRsandbox0001)")
-    add("--auth-token", default=None, help="auth token (default: random)")
-    add("--clicks-per-day", type=int, default=2000, help="base daily click volume")
-    add("--timezone", default="UTC", help="account time zone (IANA name)")
-    add("--quota-timezone", default="UTC", help="zone whose midnight resets the quota")
-    add("--job-seconds", type=float, default=1.0, help="sandbox seconds a job takes")
-    add("--daily-export-limit", type=int, default=10, help="ClickExport calls per day")
-    add("--hourly-limit", type=int, default=1000, help="API calls per hour")
-    add("--retention-days", type=float, default=90.0, help="result retention (0 = forever)")
-    add("--settle-hours", type=float, default=2.0, help="maximum click arrival lag")
     add("--now", type=_aware, default=None, help="start of the sandbox clock (ISO-8601)")
     add("--frozen", action="store_true", help="the clock does not flow in real time")
-    add("--string-fields", action="store_true", help="Job numbers/booleans as strings")
-    add("--csv-true", default="true", help="CSV spelling of true")
-    add("--csv-false", default="false", help="CSV spelling of false")
-    add("--json-flat", action="store_true", help="SubId1..3 flat in JSON/XML results")
-    add("--replays-count", action="store_true", help="Replay spends ClickExport quota")
+    add("--profile", choices=tuple(PROFILES), default=None, help="a named set of the options")
+    # Every option below defaults to None: "not given", so the profile or default applies.
+    add("--seed", type=int, default=None, help="data and fault seed (default 0)")
+    add("--account-sid", default=None, help="account SID (default IRsandbox0001)")
+    add("--auth-token", default=None, help="auth token (default: random)")
+    add("--clicks-per-day", type=int, default=None, help="base daily click volume (2000)")
+    add("--timezone", default=None, help="account time zone, IANA name (UTC)")
+    add("--quota-timezone", default=None, help="zone whose midnight resets the quota (UTC)")
+    add("--job-seconds", type=float, default=None, help="sandbox seconds a job takes (1)")
+    add("--daily-export-limit", type=int, default=None, help="ClickExport calls per day (10)")
+    add("--hourly-limit", type=int, default=None, help="API calls per hour (1000)")
+    add("--retention-days", type=float, default=None, help="result retention, 0 = forever (90)")
+    add("--settle-hours", type=float, default=None, help="maximum click arrival lag (2)")
+    flag = argparse.BooleanOptionalAction
+    add("--string-fields", action=flag, default=None, help="Job numbers/booleans as strings")
+    add("--csv-true", default=None, help="CSV spelling of true (true)")
+    add("--csv-false", default=None, help="CSV spelling of false (false)")
+    add("--csv-bom", action=flag, default=None, help="CSV results start with a BOM")
+    add("--json-flat", action=flag, default=None, help="SubId1..3 flat in JSON/XML results")
+    add("--duplicates-count", action=flag, default=None, help="a repeat spends quota")
+    add("--replays-count", action=flag, default=None, help="Replay spends ClickExport quota")
+    add(
+        "--failed-exports-count",
+        action=flag,
+        default=None,
+        help="every authenticated ClickExport spends quota, whatever its answer",
+    )
+    add("--replay-lag", type=float, default=None, help="seconds a Replay waits to queue (1)")
+    add(
+        "--failed-download",
+        choices=FAILED_DOWNLOADS,
+        default=None,
+        help="Download status for FAILED/CANCELLED jobs (202)",
+    )
+    add("--page-size", type=int, default=None, help="rows per JSON/XML page, 0 = no paging")
+    add("--compress-storage", action=flag, default=None, help="gzip on the storage host")
+    add("--event-date-style", choices=EVENT_DATE_STYLES, default=None, help="EventDate spelling")
+    add("--money-style", choices=MONEY_STYLES, default=None, help="CpcBid/Payout spelling")
+    add("--line-ending", choices=tuple(_LINE_ENDINGS), default=None, help="CSV line ends")
+    add("--extra-columns", action=flag, default=None, help="add the brand-side columns")
+    add(
+        "--missing-columns",
+        type=_names,
+        default=None,
+        metavar="NAME[,NAME...]",
+        help="export fields left out of result files",
+    )
+    add(
+        "--auth-before-rate-limit",
+        action=flag,
+        default=None,
+        help="401/403 before the hourly limit (spending none of it)",
+    )
+    add("--rate-limit-body", choices=RATE_LIMIT_BODIES, default=None, help="body of 429s")
     add("--postback-url", default=None, help="Job Completion postback URL template")
     add(
         "--outcome",
@@ -96,13 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATE=OUTCOME,...",
         help="outcomes of successive runs of DATE's jobs",
     )
-    for flag, helptext in (
+    for name, helptext in (
         ("--error-rate", "share of calls answered 5xx"),
         ("--drop-rate", "share of calls whose connection is dropped"),
         ("--stall", "seconds to sleep before answering"),
     ):
         add(
-            flag,
+            name,
             type=_endpoint_share,
             action="append",
             default=[],
@@ -110,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"{helptext} (repeatable)",
         )
     add("--truncate-downloads", type=float, default=0.0, help="share of truncated downloads")
+    add("--empty-downloads", type=float, default=0.0, help="share of empty 200 downloads")
+    add("--short-downloads", type=float, default=0.0, help="share of downloads cut at a row")
+    add(
+        "--lose-export-answer",
+        type=float,
+        default=0.0,
+        help="share of ClickExports whose answer is lost after the job was created",
+    )
     add("--expire-signed-urls", action="store_true", help="hand out expired signed URLs")
     add("--hourly-429", action="store_true", help="refuse every call with 429")
     add(
@@ -122,41 +181,68 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``Sandbox`` keywords of parsed arguments (options not given are left out)."""
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
         "storage_port": args.storage_port,
-        "seed": args.seed,
-        "clicks_per_day": args.clicks_per_day,
-        "timezone": args.timezone,
-        "quota_timezone": args.quota_timezone,
-        "job_duration": timedelta(seconds=args.job_seconds),
-        "daily_export_limit": args.daily_export_limit,
-        "hourly_limit": args.hourly_limit,
-        "retention": timedelta(days=args.retention_days) if args.retention_days else None,
-        "settle_delay": timedelta(hours=args.settle_hours),
         "now": args.now,
         "frozen": args.frozen,
-        "string_fields": args.string_fields,
-        "csv_true": args.csv_true,
-        "csv_false": args.csv_false,
-        "json_flat": args.json_flat,
-        "replays_count": args.replays_count,
-        "postback_url": args.postback_url,
-        "auth_token": args.auth_token,
+        "profile": args.profile,
         "outcomes": dict(args.outcome),
         "faults": {
             "error_rate": dict(args.error_rate),
             "drop_rate": dict(args.drop_rate),
             "stall": dict(args.stall),
             "truncate_downloads": args.truncate_downloads,
+            "empty_downloads": args.empty_downloads,
+            "short_downloads": args.short_downloads,
+            "lose_export_answer": args.lose_export_answer,
             "expire_signed_urls": args.expire_signed_urls,
             "hourly_429": args.hourly_429,
             "postback_mode": args.postback_mode,
         },
     }
-    if args.account_sid:
-        options["account_sid"] = args.account_sid
+    given = {
+        "seed": args.seed,
+        "account_sid": args.account_sid,
+        "auth_token": args.auth_token,
+        "clicks_per_day": args.clicks_per_day,
+        "timezone": args.timezone,
+        "quota_timezone": args.quota_timezone,
+        "daily_export_limit": args.daily_export_limit,
+        "hourly_limit": args.hourly_limit,
+        "string_fields": args.string_fields,
+        "csv_true": args.csv_true,
+        "csv_false": args.csv_false,
+        "csv_bom": args.csv_bom,
+        "json_flat": args.json_flat,
+        "duplicates_count": args.duplicates_count,
+        "replays_count": args.replays_count,
+        "failed_exports_count": args.failed_exports_count,
+        "failed_download": args.failed_download,
+        "compress_storage": args.compress_storage,
+        "event_date_style": args.event_date_style,
+        "money_style": args.money_style,
+        "extra_columns": args.extra_columns,
+        "missing_columns": args.missing_columns,
+        "auth_before_rate_limit": args.auth_before_rate_limit,
+        "rate_limit_body": args.rate_limit_body,
+        "postback_url": args.postback_url,
+    }
+    options.update({name: value for name, value in given.items() if value is not None})
+    if args.job_seconds is not None:
+        options["job_duration"] = timedelta(seconds=args.job_seconds)
+    if args.retention_days is not None:
+        options["retention"] = timedelta(days=args.retention_days) if args.retention_days else None
+    if args.settle_hours is not None:
+        options["settle_delay"] = timedelta(hours=args.settle_hours)
+    if args.replay_lag is not None:
+        options["replay_lag"] = timedelta(seconds=args.replay_lag)
+    if args.page_size is not None:
+        options["page_size"] = args.page_size or None
+    if args.line_ending is not None:
+        options["line_ending"] = _LINE_ENDINGS[args.line_ending]
     return options
 
 

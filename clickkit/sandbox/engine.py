@@ -8,6 +8,7 @@ HTTP layer turns into the ``{"Status":"ERROR","Message":...}`` envelope.
 
 from __future__ import annotations
 
+import gzip
 import math
 import threading
 import uuid
@@ -21,8 +22,21 @@ import pyarrow as pa
 
 from clickkit.sandbox.clock import Clock
 from clickkit.sandbox.faults import ENDPOINTS, FaultInjector, Faults
-from clickkit.sandbox.formats import filter_clicks, serialize
-from clickkit.sandbox.generator import DEFAULT_ACCOUNT_SID, generate_day
+from clickkit.sandbox.formats import (
+    CLOSINGS,
+    EVENT_DATE_STYLES,
+    LINE_ENDINGS,
+    MONEY_STYLES,
+    filter_clicks,
+    serialize,
+)
+from clickkit.sandbox.generator import (
+    BRAND_COLUMNS,
+    COLUMNS,
+    DEFAULT_ACCOUNT_SID,
+    add_brand_columns,
+    generate_day,
+)
 from clickkit.sandbox.jobs import (
     OUTCOMES,
     ExportParams,
@@ -34,12 +48,23 @@ from clickkit.sandbox.jobs import (
     run_state,
 )
 
-__all__ = ["Engine", "Refused", "Settings", "rate_headers"]
+__all__ = ["FAILED_DOWNLOADS", "RATE_LIMIT_BODIES", "Engine", "Refused", "Settings", "rate_headers"]
+
+FAILED_DOWNLOADS = ("202", "200", "404", "409")
+RATE_LIMIT_BODIES = ("impact", "kong")
+# Compression of results on the storage host: fast, since the client cannot tell the level.
+_GZIP_LEVEL = 1
 
 
 @dataclass
 class Settings:
-    """Every option of the sandbox; see :class:`~clickkit.sandbox.Sandbox` for meanings."""
+    """Every option of the sandbox; see :class:`~clickkit.sandbox.Sandbox` for meanings.
+
+    Raises
+    ------
+    ValueError
+        For a value outside an option's choices.
+    """
 
     seed: int = 0
     account_sid: str = DEFAULT_ACCOUNT_SID
@@ -55,7 +80,7 @@ class Settings:
     settle_delay: timedelta = timedelta(hours=2)
     retention: timedelta | None = timedelta(days=90)
     signed_url_ttl: timedelta = timedelta(minutes=5)
-    string_fields: bool = False
+    string_fields: bool = True
     csv_true: str = "true"
     csv_false: str = "false"
     csv_bom: bool = False
@@ -66,6 +91,51 @@ class Settings:
     postback_url: str | None = None
     postback_retries: int = 3
     postback_retry_delay: float = 0.2
+    failed_exports_count: bool = True
+    replay_lag: timedelta = timedelta(seconds=1)
+    failed_download: str = "202"
+    page_size: int | None = 10_000
+    compress_storage: bool = True
+    event_date_style: str = "offset"
+    money_style: str = "plain"
+    line_ending: str = "\r\n"
+    extra_columns: bool = False
+    missing_columns: tuple[str, ...] = ()
+    auth_before_rate_limit: bool = True
+    rate_limit_body: str = "impact"
+    profile: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.missing_columns, str):
+            self.missing_columns = (self.missing_columns,)
+        self.missing_columns = tuple(self.missing_columns)
+        self.failed_download = str(self.failed_download)
+        for name, choices in (
+            ("failed_download", FAILED_DOWNLOADS),
+            ("event_date_style", EVENT_DATE_STYLES),
+            ("money_style", MONEY_STYLES),
+            ("line_ending", LINE_ENDINGS),
+            ("rate_limit_body", RATE_LIMIT_BODIES),
+        ):
+            value = getattr(self, name)
+            if value not in choices:
+                raise ValueError(
+                    f"{name}={value!r} is not supported; use one of "
+                    f"{', '.join(repr(c) for c in choices)}"
+                )
+        if self.page_size is not None and (
+            isinstance(self.page_size, bool) or int(self.page_size) < 1
+        ):
+            raise ValueError(f"page_size={self.page_size!r} must be a positive int or None")
+        known = set(COLUMNS) | set(BRAND_COLUMNS)
+        unknown = [c for c in self.missing_columns if c not in known]
+        if unknown:
+            raise ValueError(
+                f"missing_columns names unknown export field(s) {unknown}; "
+                f"use names from {', '.join(COLUMNS)}"
+            )
+        if self.replay_lag < timedelta(0):
+            raise ValueError("replay_lag must not be negative")
 
 
 class Refused(Exception):
@@ -146,9 +216,9 @@ class Engine:
         self._hourly: Counter[int] = Counter()
         self._requests: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
-        self._tables = _Lru(entries=8, max_bytes=512 << 20)
+        self._tables = _Lru(entries=16, max_bytes=512 << 20)
         self._files = _Lru(entries=32, max_bytes=512 << 20)
-        self._generate_lock = threading.Lock()
+        self._generate_lock = threading.RLock()
         self.wake = threading.Event()  # set when the clock jumps or a job is added
 
     # -- clock and identity ----------------------------------------------------------
@@ -221,6 +291,15 @@ class Engine:
             self._hourly[window] = used = used + 1
         return limit, max(0, limit - used), reset
 
+    def peek_hourly(self) -> tuple[int, int, int]:
+        """(limit, remaining, reset_seconds) of the hourly window, spending nothing."""
+        now = self.now().timestamp()
+        window = int(now // 3600)
+        reset = max(1, math.ceil((window + 1) * 3600 - now))
+        limit = self.settings.hourly_limit
+        with self._lock:
+            return limit, max(0, limit - self._hourly[window]), reset
+
     def quota_reset_seconds(self) -> int:
         """Seconds until the ClickExport quota day ends (midnight in ``quota_timezone``)."""
         now = self.now()
@@ -254,8 +333,36 @@ class Engine:
 
     # -- jobs ----------------------------------------------------------------------
 
-    def submit(self, params: ExportParams) -> Job:
+    def charge_export(self, params: ExportParams | None) -> bool:
+        """Spend one ClickExport call before the request is handled (``failed_exports_count``).
+
+        ``params`` are the request's parameters when they are valid: a duplicate of an
+        existing job is free when ``duplicates_count`` is False.
+
+        Returns
+        -------
+        bool
+            Whether a call was spent.
+
+        Raises
+        ------
+        Refused
+            429 when the daily ClickExport quota is spent (spending nothing).
+        """
+        with self._lock:
+            if (
+                params is not None
+                and params in self._by_params
+                and not self.settings.duplicates_count
+            ):
+                return False
+            self._spend_daily()
+            return True
+
+    def submit(self, params: ExportParams, *, spend: bool = True) -> Job:
         """ClickExport: return the existing job for these parameters or queue a new one.
+
+        ``spend=False`` when :meth:`charge_export` already settled the quota.
 
         Raises
         ------
@@ -264,7 +371,7 @@ class Engine:
         """
         with self._lock:
             existing = self._by_params.get(params)
-            if existing is None or self.settings.duplicates_count:
+            if spend and (existing is None or self.settings.duplicates_count):
                 self._spend_daily()
             if existing is not None:
                 return self._jobs[existing]
@@ -299,12 +406,26 @@ class Engine:
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: j.created)
 
+    def current_run(self, job: Job) -> Run:
+        """The run the job shows now: the latest one already queued.
+
+        A replayed run is queued ``replay_lag`` after the Replay; until then the job
+        answers as its previous run.
+        """
+        now = self.now()
+        for run in reversed(job.runs):
+            if run.queued_at <= now:
+                return run
+        return job.runs[0]
+
     def state(self, job: Job, run: Run | None = None) -> RunState:
-        """The state of a job's latest run (or of ``run``) now."""
-        return run_state(run or job.run, self.now(), self.timing)
+        """The state of a job's current run (or of ``run``) now."""
+        return run_state(run or self.current_run(job), self.now(), self.timing)
 
     def replay(self, job_id: str) -> Job:
-        """Re-queue a finished job under the same id.
+        """Re-queue a finished job under the same id, ``replay_lag`` from now.
+
+        A Replay while an earlier one is still waiting out its lag changes nothing.
 
         Raises
         ------
@@ -314,6 +435,8 @@ class Engine:
         """
         with self._lock:
             job = self.job(job_id)
+            if job.run.queued_at > self.now():
+                return job  # already replayed: the new run is not queued yet
             status = self.state(job).status
             if status in ("QUEUED", "RUNNING", "ERROR"):
                 job.abandoned = self.now()
@@ -323,7 +446,8 @@ class Engine:
                 )
             if self.settings.replays_count:
                 self._spend_daily()
-            job.runs.append(Run(len(job.runs) + 1, self.now(), self._next_outcome(job.params.date)))
+            queued = self.now() + self.settings.replay_lag
+            job.runs.append(Run(len(job.runs) + 1, queued, self._next_outcome(job.params.date)))
         self.wake.set()
         return job
 
@@ -346,11 +470,12 @@ class Engine:
         return run_end(run, self.timing)
 
     def job_view(self, job: Job) -> dict[str, Any]:
-        """The Job object as the API shows it."""
-        state = self.state(job)
+        """The Job object as the API shows it (its current run)."""
+        run = self.current_run(job)
+        state = self.state(job, run)
         rows = 0
         if state.status in ("RUNNING", "COMPLETED"):
-            rows = int(self.result(job, job.run)[1] * state.progress)
+            rows = int(self.rows(job, run) * state.progress)
         if state.status == "COMPLETED":
             percent = 100
         elif state.status == "RUNNING":
@@ -392,12 +517,13 @@ class Engine:
                     "status": state.status,
                     "finishes_at": self.run_finished(run),
                     "completed_at": state.completed,
+                    "pending": run.queued_at > self.now(),
                 }
             )
         return {
             "id": job.id,
             "params": job.params.as_dict(),
-            "status": runs[-1]["status"],
+            "status": self.state(job).status,
             "created": job.created,
             "abandoned": job.abandoned,
             "runs": runs,
@@ -410,37 +536,112 @@ class Engine:
         retention = self.settings.retention
         return retention is not None and self.now() - completed > retention
 
-    def result(self, job: Job, run: Run) -> tuple[bytes, int]:
-        """The result file of ``run`` and its row count (generated once, then cached)."""
+    def paged(self, job: Job) -> bool:
+        """Whether this job's result is split into pages (JSON/XML with ``page_size``)."""
+        return self.settings.page_size is not None and job.params.result_format != "CSV"
+
+    def rows(self, job: Job, run: Run) -> int:
+        """The number of rows of ``run``'s whole result (every page)."""
+        return self._filtered(job, run).num_rows
+
+    def numpages(self, job: Job, run: Run) -> int:
+        """How many pages ``run``'s result has (1 when not paged)."""
+        size = self.settings.page_size
+        if size is None or not self.paged(job):
+            return 1
+        return max(1, math.ceil(self.rows(job, run) / size))
+
+    def result(
+        self, job: Job, run: Run, page: int = 1, *, compressed: bool = False
+    ) -> tuple[bytes, int]:
+        """One page of ``run``'s result file and the whole result's row count.
+
+        Generated once, then cached; ``compressed`` gives the gzip bytes of the page.
+        """
         params = job.params
         as_of = self._effective_as_of(params.date, self.run_finished(run))
-        key = (params, as_of)
+        key = (params, as_of, page, compressed)
         cached = self._files.get(key)
         if cached is not None:
             return cached
+        if compressed:
+            data, total = self.result(job, run, page)
+            value = (gzip.compress(data, compresslevel=_GZIP_LEVEL, mtime=0), total)
+            self._files.put(key, value, len(value[0]))
+            return value
         with self._generate_lock:  # one generation at a time; a waiter then finds it cached
             cached = self._files.get(key)
             if cached is not None:
                 return cached
-            table = filter_clicks(
-                self._day_table(params.date, as_of),
-                program_ids=params.program_ids,
-                ad_ids=params.ad_ids,
-                sub_ids=params.sub_ids,
-                unique_only=params.unique_click == "TRUE",
-            )
-            s = self.settings
-            data = serialize(
-                table,
-                params.result_format,
-                csv_true=s.csv_true,
-                csv_false=s.csv_false,
-                flat=s.json_flat,
-                bom=s.csv_bom,
-            )
-            value = (data, table.num_rows)
-            self._files.put(key, value, len(data))
+            table = self._filtered(job, run)
+            value = (self._serialize(job, table, page), table.num_rows)
+            self._files.put(key, value, len(value[0]))
             return value
+
+    def result_short(self, job: Job, run: Run, page: int = 1) -> bytes:
+        """The page cut after its middle row: whole rows only, the rest missing."""
+        data, _ = self.result(job, run, page)
+        table = self._filtered(job, run)
+        size = self.settings.page_size
+        if self.paged(job) and size is not None:
+            table = table.slice((page - 1) * size, size)
+        half = table.slice(0, table.num_rows // 2)
+        # Serialisation is row by row, so half the rows are a prefix of the page.
+        prefix = self._serialize(job, half, page, whole=self._filtered(job, run).num_rows)
+        return data[: len(prefix) - len(CLOSINGS[job.params.result_format])]
+
+    def _serialize(self, job: Job, table: pa.Table, page: int, whole: int | None = None) -> bytes:
+        """``table`` (a whole result, or with ``whole`` already one page's rows) as a file."""
+        s = self.settings
+        fmt = job.params.result_format
+        total = table.num_rows if whole is None else whole
+        size = s.page_size
+        if self.paged(job) and size is not None:
+            envelope = {
+                "page": page,
+                "numpages": max(1, math.ceil(total / size)),
+                "pagesize": size,
+                "total": total,
+            }
+            if whole is None:
+                table = table.slice((page - 1) * size, size)
+        else:
+            envelope = {"page": 1, "numpages": 1, "pagesize": total, "total": total}
+        hidden = [c for c in s.missing_columns if c in table.column_names]
+        if hidden:
+            table = table.drop_columns(hidden)
+        return serialize(
+            table,
+            fmt,
+            csv_true=s.csv_true,
+            csv_false=s.csv_false,
+            flat=s.json_flat,
+            bom=s.csv_bom,
+            line_ending=s.line_ending,
+            event_date_style=s.event_date_style,
+            money_style=s.money_style,
+            **envelope,
+        )
+
+    def _filtered(self, job: Job, run: Run) -> pa.Table:
+        """``run``'s rows: the day as of the run's end, filtered by the job's parameters."""
+        params = job.params
+        as_of = self._effective_as_of(params.date, self.run_finished(run))
+        key = ("filtered", params, as_of)
+        table = self._tables.get(key)
+        if table is None:
+            with self._generate_lock:
+                table = self._tables.get(key)
+                if table is None:
+                    table = filter_clicks(
+                        self._day_table(params.date, as_of),
+                        program_ids=params.program_ids,
+                        ad_ids=params.ad_ids,
+                        sub_ids=params.sub_ids,
+                        unique_only=params.unique_click == "TRUE",
+                    )
+                    self._tables.put(key, table, table.nbytes)
+        return table
 
     def _effective_as_of(self, day: date, as_of: datetime) -> datetime | None:
         # Once a day has settled every later as-of gives the same rows: share one entry.
@@ -461,6 +662,8 @@ class Engine:
                 as_of=as_of,
                 settle_delay=s.settle_delay,
             )
+            if s.extra_columns:
+                table = add_brand_columns(table, s.seed)
             self._tables.put(key, table, table.nbytes)
         return table
 

@@ -11,6 +11,8 @@ Examples
 (0.5, 0.0)
 >>> coerce_faults({"hourly_429": True}).hourly_429
 True
+>>> FaultInjector(Faults(short_downloads=True), seed=0).download_fault()
+'short'
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ class Faults:
         Seconds of delay for ``postback_mode="late"``.
     hourly_429 : bool
         Every API call is refused with 429 as if the hourly limit were spent.
+    lose_export_answer : bool or float
+        ClickExport creates the job (or finds the duplicate) and spends the quota, then the
+        connection is closed without an answer: always if True, else for this share of calls.
+    empty_downloads : bool or float
+        Result files (storage host and ``Mode=Stream``) come as a 200 with an empty body
+        and no ``Content-Length``: always if True, else for this share of downloads.
+    short_downloads : bool or float
+        Result files are cut after a complete row (CSV line, JSON/XML record) and sent
+        without ``Content-Length`` (chunked), the response ending normally: always if True,
+        else for this share of downloads.
     """
 
     error_rate: dict[str, float] = field(default_factory=dict)
@@ -60,6 +72,9 @@ class Faults:
     postback_mode: PostbackMode = "normal"
     postback_delay: float = 2.0
     hourly_429: bool = False
+    lose_export_answer: bool | float = False
+    empty_downloads: bool | float = False
+    short_downloads: bool | float = False
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "drop_rate", "stall"):
@@ -125,7 +140,23 @@ class FaultInjector:
         """Seconds to sleep before answering."""
         return self.faults.rate("stall", endpoint)
 
-    def truncate(self) -> bool:
-        """Whether to cut this download short."""
-        value = self.faults.truncate_downloads
+    def _fires(self, value: bool | float) -> bool:
         return value is True or (value is not False and self._roll(float(value)))
+
+    def truncate(self) -> bool:
+        """Whether to cut this download short under its full ``Content-Length``."""
+        return self._fires(self.faults.truncate_downloads)
+
+    def lose_export_answer(self) -> bool:
+        """Whether to drop the connection after a ClickExport has taken effect."""
+        return self._fires(self.faults.lose_export_answer)
+
+    def download_fault(self) -> str | None:
+        """The fault of this result download: "truncate", "empty", "short" or None."""
+        if self.truncate():
+            return "truncate"
+        if self._fires(self.faults.empty_downloads):
+            return "empty"
+        if self._fires(self.faults.short_downloads):
+            return "short"
+        return None

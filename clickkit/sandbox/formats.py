@@ -4,8 +4,8 @@ The layouts are the sandbox's reading of the partly undocumented ClickExport res
 files; every open choice is a keyword argument of :func:`serialize`:
 
 - **CSV**: a header row of the column names, UTF-8 without BOM (``bom=True`` adds one),
-  CRLF line ends, RFC 4180 quoting only where a value needs it, booleans written as
-  ``csv_true``/``csv_false``.
+  CRLF line ends (``line_ending``), RFC 4180 quoting only where a value needs it,
+  booleans written as ``csv_true``/``csv_false``. Never paged.
 - **JSON**: the list envelope ``{"@page":"1","@numpages":"1","@pagesize":"<n>",
   "@total":"<n>","Clicks":[...]}``; every value a string except ``UniqueClick`` (a JSON
   boolean); the sub ids nested as ``"PartnerRelated":[{"SubId1":..,"SubId2":..,
@@ -13,6 +13,11 @@ files; every open choice is a keyword argument of :func:`serialize`:
 - **XML**: ``<ImpactRadiusResponse><Clicks page=.. numpages=.. pagesize=.. total=..>
   <Click>...</Click></Clicks></ImpactRadiusResponse>``, the sub ids nested in
   ``<PartnerRelated>`` unless ``flat=True``.
+
+Value spellings are options too: ``event_date_style`` ("offset", "Z" or "naive") and
+``money_style`` ("plain", "quoted" or "dollar") for ``CpcBid`` and ``Payout``. A page of
+a longer result is serialised by passing its slice of rows with ``page``, ``numpages``,
+``pagesize`` and ``total`` for the envelope.
 
 All three are built with vectorised pyarrow string kernels, so a million rows serialise
 in about a second.
@@ -38,7 +43,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["CONTENT_TYPES", "EXTENSIONS", "RESULT_FORMATS", "filter_clicks", "serialize"]
+__all__ = [
+    "CLOSINGS",
+    "CONTENT_TYPES",
+    "EVENT_DATE_STYLES",
+    "EXTENSIONS",
+    "LINE_ENDINGS",
+    "MONEY_COLUMNS",
+    "MONEY_STYLES",
+    "RESULT_FORMATS",
+    "filter_clicks",
+    "serialize",
+]
 
 RESULT_FORMATS = ("CSV", "JSON", "XML")
 CONTENT_TYPES = {
@@ -48,6 +64,12 @@ CONTENT_TYPES = {
 }
 EXTENSIONS = {"CSV": "csv", "JSON": "json", "XML": "xml"}
 SUB_IDS = ("SubId1", "SubId2", "SubId3")
+MONEY_COLUMNS = ("CpcBid", "Payout")
+EVENT_DATE_STYLES = ("offset", "Z", "naive")
+MONEY_STYLES = ("plain", "quoted", "dollar")
+LINE_ENDINGS = ("\r\n", "\n")
+# What follows the last record of a file: cutting there leaves whole records only.
+CLOSINGS = {"CSV": b"", "JSON": b"]}", "XML": b"</Clicks></ImpactRadiusResponse>"}
 
 Piece = pa.Array | str  # a column of per-row strings, or a literal repeated on every row
 
@@ -111,6 +133,13 @@ def serialize(
     csv_false: str = "false",
     flat: bool = False,
     bom: bool = False,
+    line_ending: str = "\r\n",
+    event_date_style: str = "offset",
+    money_style: str = "plain",
+    page: int = 1,
+    numpages: int = 1,
+    pagesize: int | None = None,
+    total: int | None = None,
 ) -> bytes:
     """Serialise a click table into the bytes of a ClickExport result file.
 
@@ -127,6 +156,18 @@ def serialize(
         in ``PartnerRelated``.
     bom : bool
         CSV only: start with a UTF-8 byte order mark.
+    line_ending : {"\\r\\n", "\\n"}
+        CSV only: the end of every line, the header's included.
+    event_date_style : {"offset", "Z", "naive"}
+        ``EventDate`` as generated (``2026-11-05T08:06:24-05:00``), in UTC
+        (``2026-11-05T13:06:24Z``) or as local wall time without offset
+        (``2026-11-05T08:06:24``).
+    money_style : {"plain", "quoted", "dollar"}
+        ``CpcBid`` and ``Payout`` as ``0.25``, always double-quoted in CSV (``"0.25"``;
+        JSON and XML as plain), or ``$0.25``; empty values stay empty.
+    page, numpages, pagesize, total : int
+        JSON/XML only: the list envelope of this page (``table`` holds its rows);
+        ``pagesize`` and ``total`` default to the number of rows.
 
     Returns
     -------
@@ -139,17 +180,59 @@ def serialize(
     ['Id,UniqueClick', '"a,b",TRUE', 'c,FALSE']
     >>> serialize(t.slice(1), "XML").decode().split("<Click>")[1]
     '<Id>c</Id><UniqueClick>false</UniqueClick></Click></Clicks></ImpactRadiusResponse>'
+    >>> m = pa.table({"EventDate": ["2026-11-05T08:06:24-05:00"], "Payout": ["0.25"]})
+    >>> serialize(m, "CSV", event_date_style="Z", money_style="quoted", line_ending="\\n")
+    b'EventDate,Payout\\n2026-11-05T13:06:24Z,"0.25"\\n'
     """
     fmt = result_format.upper()
     if fmt not in RESULT_FORMATS:
         raise ValueError(f"unknown result format {result_format!r}; use CSV, JSON or XML")
+    _check_choice("line_ending", line_ending, LINE_ENDINGS)
+    _check_choice("event_date_style", event_date_style, EVENT_DATE_STYLES)
+    _check_choice("money_style", money_style, MONEY_STYLES)
     columns = {name: _column(table, name) for name in table.column_names}
+    if "EventDate" in columns:
+        columns["EventDate"] = _restyle_dates(columns["EventDate"], event_date_style)
+    if money_style == "dollar":
+        for name in MONEY_COLUMNS:
+            if name in columns:
+                column = columns[name]
+                dollars = pc.binary_join_element_wise(_lit("$"), column, _lit(""))
+                columns[name] = pc.if_else(pc.equal(column, ""), column, dollars)
     n = table.num_rows
     if fmt == "CSV":
-        return _csv(columns, n, csv_true, csv_false, bom)
+        quoted = MONEY_COLUMNS if money_style == "quoted" else ()
+        return _csv(columns, n, csv_true, csv_false, bom, line_ending, quoted)
+    envelope = {
+        "page": str(page),
+        "numpages": str(numpages),
+        "pagesize": str(n if pagesize is None else pagesize),
+        "total": str(n if total is None else total),
+    }
     if fmt == "JSON":
-        return _json(columns, n, flat)
-    return _xml(columns, n, csv_true, csv_false, flat)
+        return _json(columns, n, flat, envelope)
+    return _xml(columns, n, csv_true, csv_false, flat, envelope)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; use one of {', '.join(map(repr, choices))}")
+
+
+def _restyle_dates(column: pa.Array, style: str) -> pa.Array:
+    """Rewrite ``YYYY-MM-DDTHH:MM:SS+hh:mm`` values in ``style`` (see :func:`serialize`)."""
+    if style == "offset" or len(column) == 0:
+        return column
+    wall = pc.utf8_slice_codeunits(column, 0, 19)
+    if style == "naive":
+        return wall
+    local = pc.cast(pc.strptime(wall, format="%Y-%m-%dT%H:%M:%S", unit="s"), pa.int64())
+    sign = pc.if_else(pc.equal(pc.utf8_slice_codeunits(column, 19, 20), "-"), -1, 1)
+    hours = pc.cast(pc.utf8_slice_codeunits(column, 20, 22), pa.int64())
+    minutes = pc.cast(pc.utf8_slice_codeunits(column, 23, 25), pa.int64())
+    offset = pc.multiply(sign, pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)))
+    utc = pc.cast(pc.subtract(local, offset), pa.timestamp("s"))
+    return pc.strftime(utc, format="%Y-%m-%dT%H:%M:%SZ")
 
 
 def _column(table: pa.Table, name: str) -> pa.Array:
@@ -208,20 +291,31 @@ def _booleans(column: pa.Array, true: str, false: str) -> pa.Array:
     return pc.if_else(column, _lit(true), _lit(false))
 
 
-def _csv(columns: dict[str, pa.Array], n: int, true: str, false: str, bom: bool) -> bytes:
+def _csv(
+    columns: dict[str, pa.Array],
+    n: int,
+    true: str,
+    false: str,
+    bom: bool,
+    line_ending: str,
+    always_quoted: tuple[str, ...],
+) -> bytes:
     pieces: list[Piece] = []
-    for column in columns.values():
+    for name, column in columns.items():
         if pa.types.is_boolean(column.type):
             column = _booleans(column, true, false)
-        if _contains_any(column, b',"\r\n'):
+        if name in always_quoted:
+            escaped = pc.replace_substring(column, '"', '""')
+            column = pc.binary_join_element_wise(_lit('"'), escaped, _lit('"'), _lit(""))
+        elif _contains_any(column, b',"\r\n'):
             needs = pc.match_substring_regex(column, '[,"\r\n]')
             escaped = pc.replace_substring(column, '"', '""')
             quoted = pc.binary_join_element_wise(_lit('"'), escaped, _lit('"'), _lit(""))
             column = pc.if_else(needs, quoted, column)
         pieces.append(column)
-    header = ",".join(_csv_field(name) for name in columns) + "\r\n"
+    header = ",".join(_csv_field(name) for name in columns) + line_ending
     head = (b"\xef\xbb\xbf" if bom else b"") + header.encode("utf-8")
-    return b"".join([head, *_rows(pieces, n, sep=",", end="\r\n")])
+    return b"".join([head, *_rows(pieces, n, sep=",", end=line_ending)])
 
 
 def _csv_field(value: str) -> str:
@@ -241,19 +335,20 @@ def _json_strings(column: pa.Array) -> pa.Array:
     return pc.if_else(needs, escaped, plain)
 
 
-def _json(columns: dict[str, pa.Array], n: int, flat: bool) -> bytes:
+def _json(columns: dict[str, pa.Array], n: int, flat: bool, envelope: dict[str, str]) -> bytes:
     def value(column: pa.Array) -> pa.Array:
         if pa.types.is_boolean(column.type):
             return _booleans(column, "true", "false")
         return _json_strings(column)
 
+    subs = [name for name in columns if name in SUB_IDS and not flat]
     pieces: list[Piece] = []
     for name, column in columns.items():
-        if name in SUB_IDS and not flat:
-            if name == SUB_IDS[0]:
+        if name in subs:
+            if name == subs[0]:
                 pieces.append(',"PartnerRelated":[{')
-            pieces += [("" if name == SUB_IDS[0] else ",") + f'"{name}":', value(column)]
-            if name == SUB_IDS[-1]:
+            pieces += [("" if name == subs[0] else ",") + f'"{name}":', value(column)]
+            if name == subs[-1]:
                 pieces.append("}]")
         else:
             pieces += [f',"{name}":', value(column)]
@@ -262,13 +357,20 @@ def _json(columns: dict[str, pa.Array], n: int, flat: bool) -> bytes:
     body = _rows([*pieces, "},"], n)
     if body:
         body[-1] = body[-1][:-1]  # no comma after the last click
-    size = str(n)
-    head = {"@page": "1", "@numpages": "1", "@pagesize": size, "@total": size}
+    head = {f"@{key}": value for key, value in envelope.items()}
     opening = json.dumps(head, separators=(",", ":"))[:-1].encode() + b',"Clicks":['
-    return b"".join([opening, *body, b"]}"])
+    return b"".join([opening, *body, CLOSINGS["JSON"]])
 
 
-def _xml(columns: dict[str, pa.Array], n: int, true: str, false: str, flat: bool) -> bytes:
+def _xml(
+    columns: dict[str, pa.Array],
+    n: int,
+    true: str,
+    false: str,
+    flat: bool,
+    envelope: dict[str, str],
+) -> bytes:
+    subs = [name for name in columns if name in SUB_IDS and not flat]
     pieces: list[Piece] = ["<Click>"]
     for name, column in columns.items():
         if pa.types.is_boolean(column.type):
@@ -277,15 +379,12 @@ def _xml(columns: dict[str, pa.Array], n: int, true: str, false: str, flat: bool
             for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
                 if _contains_any(column, char.encode()):
                     column = pc.replace_substring(column, char, entity)
-        nested = name in SUB_IDS and not flat
-        if nested and name == SUB_IDS[0]:
+        if subs and name == subs[0]:
             pieces.append("<PartnerRelated>")
         pieces += [f"<{name}>", column, f"</{name}>"]
-        if nested and name == SUB_IDS[-1]:
+        if subs and name == subs[-1]:
             pieces.append("</PartnerRelated>")
     pieces.append("</Click>")
-    head = (
-        '<?xml version="1.0" encoding="UTF-8"?><ImpactRadiusResponse>'
-        f'<Clicks page="1" numpages="1" pagesize="{n}" total="{n}">'
-    )
-    return b"".join([head.encode(), *_rows(pieces, n), b"</Clicks></ImpactRadiusResponse>"])
+    attributes = " ".join(f'{key}="{value}"' for key, value in envelope.items())
+    head = f'<?xml version="1.0" encoding="UTF-8"?><ImpactRadiusResponse><Clicks {attributes}>'
+    return b"".join([head.encode(), *_rows(pieces, n), CLOSINGS["XML"]])

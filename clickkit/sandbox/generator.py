@@ -50,7 +50,15 @@ from clickkit.sandbox.catalog import (
     stable_hash,
 )
 
-__all__ = ["COLUMNS", "DEFAULT_ACCOUNT_SID", "SCHEMA", "day_volume", "generate_day"]
+__all__ = [
+    "BRAND_COLUMNS",
+    "COLUMNS",
+    "DEFAULT_ACCOUNT_SID",
+    "SCHEMA",
+    "add_brand_columns",
+    "day_volume",
+    "generate_day",
+]
 
 DEFAULT_ACCOUNT_SID = "IRsandbox0001"
 
@@ -66,6 +74,14 @@ SCHEMA = pa.schema(
     [pa.field(c, pa.string(), nullable=False) for c in COLUMNS[:-1]]
     + [pa.field("UniqueClick", pa.bool_(), nullable=False)]
 )
+
+# Brand-side fields (``BrandRelated`` in the Click model) that some exports carry flat.
+BRAND_COLUMNS: tuple[str, ...] = ("AdCampaign", "AdGroup", "Keyword", "MatchType", "Channel")
+_BRAND_CAMPAIGNS = ("Brand - Always On", "Holiday Push", "Spring Sale", "Retargeting Q4")
+_BRAND_GROUPS = ("Brand - Exact", "Brand - Phrase", "Generic - Broad", "Competitor")
+_BRAND_KEYWORDS = ("coupon code", "promo code", "discount", "free shipping", "best price")
+_MATCH_TYPES = ("Exact", "Phrase", "Broad")
+_CHANNELS = ("Paid Search", "Paid Social", "Display", "Email")
 
 # Relative click volume per local hour: quiet nights, a lunch bump and an evening peak.
 HOUR_WEIGHTS = np.array(
@@ -251,6 +267,72 @@ def generate_day(
         "SubId3": _spell(sub3[r], _DIGITS, prefix=b"u"),
     }
     return _assemble(day, tz, cat, t, unique, pick, tokens)
+
+
+def add_brand_columns(table: pa.Table, seed: int = 0) -> pa.Table:
+    """Insert the flat brand-side columns :data:`BRAND_COLUMNS` after ``ProductSku``.
+
+    About one row in five carries brand values (the rest are ``""``); each click's values
+    follow from its ``Id`` and ``seed`` alone, so they stay the same however the table was
+    filtered or cut.
+
+    Examples
+    --------
+    >>> t = add_brand_columns(generate_day(date(2026, 10, 5), clicks_per_day=200))
+    >>> t.column_names[t.column_names.index("ProductSku") + 1]
+    'AdCampaign'
+    >>> 0 < sum(v != "" for v in t["Channel"].to_pylist()) < t.num_rows
+    True
+    """
+    h = _row_hashes(table["Id"], seed)
+    branded = h % 5 == 0
+    campaign = (h >> 8) % len(_BRAND_CAMPAIGNS)
+    group = (h >> 16) % len(_BRAND_GROUPS)
+    keyword = (h >> 24) % len(_BRAND_KEYWORDS)
+    match = (h >> 32) % len(_MATCH_TYPES)
+    channel = (h >> 40) % len(_CHANNELS)
+    search = channel == 0  # keywords and match types belong to paid search only
+    values = {
+        "AdCampaign": _decode(np.where(branded, 1 + campaign, 0), ["", *_BRAND_CAMPAIGNS]),
+        "AdGroup": _decode(np.where(branded, 1 + group, 0), ["", *_BRAND_GROUPS]),
+        "Keyword": _decode(np.where(branded & search, 1 + keyword, 0), ["", *_BRAND_KEYWORDS]),
+        "MatchType": _decode(np.where(branded & search, 1 + match, 0), ["", *_MATCH_TYPES]),
+        "Channel": _decode(np.where(branded, 1 + channel, 0), ["", *_CHANNELS]),
+    }
+    position = (
+        table.column_names.index("ProductSku") + 1
+        if "ProductSku" in table.column_names
+        else table.num_columns
+    )
+    for offset, name in enumerate(BRAND_COLUMNS):
+        table = table.add_column(
+            position + offset, pa.field(name, pa.string(), False), values[name]
+        )
+    return table
+
+
+def _row_hashes(ids: pa.ChunkedArray | pa.Array, seed: int) -> np.ndarray:
+    """A 64-bit FNV-1a style hash of every value (vectorised for fixed-width ids)."""
+    column = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    if isinstance(column, pa.ChunkedArray):  # a column without chunks
+        return np.zeros(0, np.uint64)
+    n = len(column)
+    column = column.cast(pa.string())
+    offsets = np.frombuffer(column.buffers()[1], np.int32)[column.offset : column.offset + n + 1]
+    widths = np.diff(offsets)
+    h = np.full(n, (14695981039346656037 ^ seed) & (2**64 - 1), np.uint64)
+    if n == 0:
+        return h
+    if (widths == widths[0]).all() and column.buffers()[2] is not None:
+        raw = np.frombuffer(column.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
+        matrix = raw.reshape(n, int(widths[0])).astype(np.uint64)
+        for k in range(matrix.shape[1]):
+            h = (h ^ matrix[:, k]) * np.uint64(1099511628211)
+    else:
+        texts = column.to_pylist()
+        h = np.array([stable_hash(f"{seed}:{t}") for t in texts], np.uint64)
+        h = h * np.uint64(1099511628211)
+    return h ^ (h >> np.uint64(29))
 
 
 def _assemble(

@@ -7,6 +7,7 @@ Replay) and a "storage" host serving signed result URLs. Both read one
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import threading
@@ -20,8 +21,8 @@ from clickkit.sandbox.api import ApiApp
 from clickkit.sandbox.clock import Clock
 from clickkit.sandbox.engine import Engine, Settings
 from clickkit.sandbox.faults import Faults, coerce_faults
-from clickkit.sandbox.generator import DEFAULT_ACCOUNT_SID
 from clickkit.sandbox.postbacks import PostbackNotifier
+from clickkit.sandbox.profiles import resolve_options
 from clickkit.sandbox.storage import StorageApp, UrlSigner
 
 __all__ = ["Sandbox"]
@@ -38,6 +39,17 @@ class _QuietHandler(WSGIRequestHandler):
 
 def _duration(value: timedelta | float | int) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=value)
+
+
+class _Unset:
+    """Marks a keyword the caller did not give, so a profile (or the default) applies."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
+_SETTINGS = frozenset(f.name for f in dataclasses.fields(Settings))
 
 
 class Sandbox:
@@ -86,14 +98,67 @@ class Sandbox:
         Results older than this (by CompletedDate) answer 404; None keeps them forever.
     signed_url_ttl : timedelta, default 5 minutes
         Lifetime of the signed storage URLs.
-    string_fields : bool, default False
-        Send Job numbers and booleans as strings (``"250"``, ``"true"``).
+    string_fields : bool, default True
+        Send Job numbers and booleans as strings (``"250"``, ``"true"``), as impact.com's
+        documented examples do; False sends JSON numbers and booleans.
     csv_true, csv_false : str, default "true", "false"
-        How booleans are written in CSV (and XML) results.
+        How booleans are written in CSV (and XML) results, e.g. "Y"/"N", "1"/"0".
     csv_bom : bool, default False
         Start CSV results with a UTF-8 BOM.
     json_flat : bool, default False
         JSON/XML results carry ``SubId1..3`` flat instead of nested in ``PartnerRelated``.
+    event_date_style : {"offset", "Z", "naive"}, default "offset"
+        ``EventDate`` in results: with the account's offset
+        (``2026-11-05T08:06:24-05:00``), in UTC (``2026-11-05T13:06:24Z``) or as wall
+        time in the account zone without offset (``2026-11-05T08:06:24``).
+    money_style : {"plain", "quoted", "dollar"}, default "plain"
+        ``CpcBid`` and ``Payout`` as ``0.25``; always double-quoted in CSV (``"0.25"``;
+        JSON keeps strings either way); or ``$0.25``.
+    line_ending : {"\\r\\n", "\\n"}, default "\\r\\n"
+        Line ends of CSV results.
+    extra_columns : bool, default False
+        Results carry the brand-side fields ``AdCampaign``, ``AdGroup``, ``Keyword``,
+        ``MatchType``, ``Channel`` (mostly empty) after ``ProductSku``, flat in every
+        format.
+    missing_columns : tuple of str, default ()
+        Export fields left out of result files, e.g. ``("UniqueClick", "SubId3")``. The
+        API's filters (``UniqueClick=TRUE``...) still apply to the underlying clicks.
+    page_size : int or None, default 10000
+        JSON and XML results are split into pages of this many rows: the envelope says
+        ``@page``/``@numpages``/``@pagesize``/``@total`` (XML: attributes of
+        ``<Clicks>``; ``@total`` is the whole result), Download takes ``Page=N``
+        (1-based, default 1) for ``Mode=Stream`` and for the 302, whose signed URL names
+        the page (``/results/{job}/{run}.p{N}.json``); a page beyond the last is 404.
+        CSV is never paged. None: one page.
+    compress_storage : bool, default True
+        The storage host answers with ``Content-Encoding: gzip``, the gzip bytes as the
+        body and their length as ``Content-Length``. ``Mode=Stream`` is never compressed.
+    failed_download : {"202", "200", "404", "409"}, default "202"
+        What Download answers for a FAILED or CANCELLED job: the Job object with 202 (like
+        an unfinished job) or 200 (and no file), or the error envelope with 404 or 409.
+    failed_exports_count : bool, default True
+        Every ClickExport that passed authentication and the hourly limit spends one call
+        of the daily quota whatever its answer (400, an injected 5xx, a dropped or lost
+        answer), as a rate-limiting gateway in front of the API would count it; a 429
+        (hourly or daily) spends nothing. False: only calls answered 200 count (and
+        duplicates as ``duplicates_count`` says).
+    replay_lag : timedelta or float, default 1 second
+        After a Replay the job keeps answering as its previous run (Status, dates and the
+        downloaded file) for this long, and the Replay answer itself shows it so; then the
+        new run is queued. A Replay during the lag answers the same and queues nothing.
+        ``0``: the new run is queued at once.
+    auth_before_rate_limit : bool, default True
+        Credentials are checked before the hourly limit, so a 401/403 spends none of the
+        account's hourly budget. False: the hourly limit, injected faults, then
+        authentication.
+    rate_limit_body : {"impact", "kong"}, default "impact"
+        Body of 429 answers: the ``{"Status":"ERROR","Message":...}`` envelope, or a rate
+        limiting gateway's ``{"message":"API rate limit exceeded"}`` (always JSON).
+    profile : str, optional
+        A named set of the options above from :data:`~clickkit.sandbox.PROFILES`:
+        ``"pessimistic"`` turns on every variant that is harder for a client,
+        ``"documented"`` is the most optimistic reading of impact.com's documentation.
+        Keywords given explicitly win over the profile.
     outcomes : dict of str to list of str, optional
         Per date (``"YYYY-MM-DD"``) the outcome of each successive run of that day's jobs:
         ``"COMPLETED"``, ``"FAILED"`` (ERROR, retried every ``error_retry_interval`` up to
@@ -114,13 +179,16 @@ class Sandbox:
     faults : Faults or dict, optional
         Fault injection; see :class:`~clickkit.sandbox.faults.Faults`.
 
+    Raises
+    ------
+    ValueError
+        For an unknown profile, time zone or option value.
+
     Notes
     -----
     Paths, statuses and the choices made where impact.com is silent are listed in
-    :mod:`clickkit.sandbox.api`; among them, downloading a FAILED or CANCELLED job
-    answers 409 with the error envelope (404 is kept for unknown jobs and expired
-    results). The storage host is ``storage_url``; it refuses requests carrying an
-    ``Authorization`` header.
+    :mod:`clickkit.sandbox.api`. The storage host is ``storage_url``; it refuses requests
+    carrying an ``Authorization`` header.
 
     Examples
     --------
@@ -132,6 +200,9 @@ class Sandbox:
     ...                      auth=(sb.account_sid, sb.auth_token))
     ...     r.status_code, r.json()["Status"]
     (200, 'QUEUED')
+    >>> with Sandbox(profile="pessimistic", page_size=500, frozen=True) as sb:
+    ...     sb.settings.page_size, sb.settings.rate_limit_body
+    (500, 'kong')
     """
 
     def __init__(
@@ -139,68 +210,66 @@ class Sandbox:
         *,
         now: datetime | None = None,
         frozen: bool = False,
-        seed: int = 0,
-        account_sid: str = DEFAULT_ACCOUNT_SID,
-        auth_token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         storage_port: int = 0,
-        clicks_per_day: int = 2000,
-        timezone: str = "UTC",
-        job_duration: timedelta | float = timedelta(seconds=1),
-        daily_export_limit: int = 10,
-        quota_timezone: str = "UTC",
-        duplicates_count: bool = True,
-        replays_count: bool = False,
-        hourly_limit: int = 1000,
-        settle_delay: timedelta = timedelta(hours=2),
-        retention: timedelta | None = timedelta(days=90),
-        signed_url_ttl: timedelta = timedelta(minutes=5),
-        string_fields: bool = False,
-        csv_true: str = "true",
-        csv_false: str = "false",
-        csv_bom: bool = False,
-        json_flat: bool = False,
-        outcomes: dict[str, list[str]] | None = None,
-        error_retry_interval: timedelta = timedelta(minutes=15),
-        error_retries: int = 5,
-        postback_url: str | None = None,
-        postback_retries: int = 3,
-        postback_retry_delay: float = 0.2,
         faults: Faults | dict[str, Any] | None = None,
+        profile: str | None = None,
+        seed: int = _UNSET,
+        account_sid: str = _UNSET,
+        auth_token: str | None = _UNSET,
+        clicks_per_day: int = _UNSET,
+        timezone: str = _UNSET,
+        job_duration: timedelta | float = _UNSET,
+        daily_export_limit: int = _UNSET,
+        quota_timezone: str = _UNSET,
+        duplicates_count: bool = _UNSET,
+        replays_count: bool = _UNSET,
+        hourly_limit: int = _UNSET,
+        settle_delay: timedelta = _UNSET,
+        retention: timedelta | None = _UNSET,
+        signed_url_ttl: timedelta = _UNSET,
+        string_fields: bool = _UNSET,
+        csv_true: str = _UNSET,
+        csv_false: str = _UNSET,
+        csv_bom: bool = _UNSET,
+        json_flat: bool = _UNSET,
+        event_date_style: str = _UNSET,
+        money_style: str = _UNSET,
+        line_ending: str = _UNSET,
+        extra_columns: bool = _UNSET,
+        missing_columns: tuple[str, ...] = _UNSET,
+        page_size: int | None = _UNSET,
+        compress_storage: bool = _UNSET,
+        failed_download: str = _UNSET,
+        failed_exports_count: bool = _UNSET,
+        replay_lag: timedelta | float = _UNSET,
+        auth_before_rate_limit: bool = _UNSET,
+        rate_limit_body: str = _UNSET,
+        outcomes: dict[str, list[str]] | None = _UNSET,
+        error_retry_interval: timedelta = _UNSET,
+        error_retries: int = _UNSET,
+        postback_url: str | None = _UNSET,
+        postback_retries: int = _UNSET,
+        postback_retry_delay: float = _UNSET,
     ) -> None:
-        for name, zone in (("timezone", timezone), ("quota_timezone", quota_timezone)):
+        given = {k: v for k, v in locals().items() if k in _SETTINGS and v is not _UNSET}
+        given.pop("profile", None)
+        options = resolve_options(profile, given)
+        options["profile"] = profile
+        for name in ("job_duration", "replay_lag"):
+            if name in options:
+                options[name] = _duration(options[name])
+        if options.get("auth_token") is None:
+            options["auth_token"] = secrets.token_urlsafe(24)
+        options["outcomes"] = dict(options.get("outcomes") or {})
+        for name in ("timezone", "quota_timezone"):
+            zone = options.get(name, "UTC")
             try:
                 ZoneInfo(zone)
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError(f"{name}={zone!r} is not an IANA time zone name") from exc
-        settings = Settings(
-            seed=seed,
-            account_sid=account_sid,
-            auth_token=auth_token if auth_token is not None else secrets.token_urlsafe(24),
-            clicks_per_day=clicks_per_day,
-            timezone=timezone,
-            job_duration=_duration(job_duration),
-            daily_export_limit=daily_export_limit,
-            quota_timezone=quota_timezone,
-            duplicates_count=duplicates_count,
-            replays_count=replays_count,
-            hourly_limit=hourly_limit,
-            settle_delay=settle_delay,
-            retention=retention,
-            signed_url_ttl=signed_url_ttl,
-            string_fields=string_fields,
-            csv_true=csv_true,
-            csv_false=csv_false,
-            csv_bom=csv_bom,
-            json_flat=json_flat,
-            outcomes=dict(outcomes or {}),
-            error_retry_interval=error_retry_interval,
-            error_retries=error_retries,
-            postback_url=postback_url,
-            postback_retries=postback_retries,
-            postback_retry_delay=postback_retry_delay,
-        )
+        settings = Settings(**options)
         self._clock = Clock(now, frozen=frozen)
         self._engine = Engine(settings, self._clock, coerce_faults(faults))
         signer = UrlSigner(secrets.token_bytes(32))
@@ -212,7 +281,7 @@ class Sandbox:
             self.storage_url = _base_url(storage)
             self._serve(host, port, ApiApp(self._engine, signer, lambda: self.storage_url))
             self.url = _base_url(self._servers[-1])
-            if postback_url:
+            if settings.postback_url:
                 self._notifier = PostbackNotifier(self._engine)
                 self._notifier.start()
         except BaseException:
@@ -259,6 +328,11 @@ class Sandbox:
         return self._engine.settings.quota_timezone
 
     @property
+    def settings(self) -> Settings:
+        """A copy of every option in force (after the profile and the keywords)."""
+        return dataclasses.replace(self._engine.settings)
+
+    @property
     def daily_export_limit(self) -> int:
         """ClickExport calls allowed per quota day."""
         return self._engine.settings.daily_export_limit
@@ -293,7 +367,12 @@ class Sandbox:
         self._engine.reset_stats()
 
     def jobs(self) -> list[dict[str, Any]]:
-        """Every job: id, params, status, created, abandoned and its runs (for tests)."""
+        """Every job: id, params, status, created, abandoned and its runs (for tests).
+
+        Each run has number, queued_at, outcome, status, finishes_at, completed_at and
+        pending (a replayed run still waiting out ``replay_lag``); the job's status is
+        that of its current run.
+        """
         return [self._engine.describe(job) for job in self._engine.all_jobs()]
 
     def postbacks(self) -> list[dict[str, Any]]:

@@ -2,20 +2,25 @@
 
 Downloads answer 302 with a ``Location`` on this second server, like impact.com's
 short-lived signed cloud-storage links: ``/results/{job}/{run}.{ext}?Expires=<epoch>
-&Signature=<hex hmac>``. As real object stores do, it refuses a request that also
-carries an ``Authorization`` header (400), and a bad or expired signature (403).
+&Signature=<hex hmac>`` (``/results/{job}/{run}.p{page}.{ext}`` for a page of a paged
+result). As real object stores do, it refuses a request that also carries an
+``Authorization`` header (400), and a bad or expired signature (403). With
+``compress_storage`` it serves objects the way cloud storage serves objects stored
+compressed: ``Content-Encoding: gzip``, the gzip bytes as the body and their length as
+``Content-Length``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import hmac
 import re
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
@@ -26,9 +31,18 @@ from clickkit.sandbox.formats import CONTENT_TYPES, EXTENSIONS
 if TYPE_CHECKING:
     from clickkit.sandbox.engine import Engine
 
-__all__ = ["StorageApp", "UrlSigner", "drop_connection", "file_response"]
+__all__ = [
+    "StorageApp",
+    "UrlSigner",
+    "drop_connection",
+    "file_response",
+    "result_filename",
+    "result_path",
+]
 
-_RESULT_PATH = re.compile(r"^/results/(?P<job>[0-9a-f-]{36})/(?P<run>\d+)\.(?P<ext>csv|json|xml)$")
+_RESULT_PATH = re.compile(
+    r"^/results/(?P<job>[0-9a-f-]{36})/(?P<run>\d+)(?:\.p(?P<page>\d+))?\.(?P<ext>csv|json|xml)$"
+)
 
 
 class UrlSigner:
@@ -78,15 +92,53 @@ def file_response(
     filename: str,
     environ: dict[str, Any],
     *,
-    truncate: bool = False,
+    fault: str | None = None,
+    short: Callable[[], bytes] | None = None,
+    gzipped: bool = False,
 ) -> Response:
-    """A 200 file answer; with ``truncate``, half the body under the full Content-Length."""
+    """A 200 file answer, with the download fault of :meth:`FaultInjector.download_fault`.
+
+    Parameters
+    ----------
+    data : bytes
+        The body as sent (the gzip bytes when ``gzipped``).
+    result_format, filename : str
+        For ``Content-Type`` and ``Content-Disposition``.
+    environ : dict
+        The WSGI environ (to drop the connection).
+    fault : {None, "truncate", "empty", "short"}
+        ``truncate``: half the body under the full ``Content-Length``, then the connection
+        drops. ``empty``: no body and no ``Content-Length``. ``short``: the body ``short``
+        returns (whole rows only, uncompressed; compressed here when ``gzipped``), without
+        ``Content-Length``, ending normally.
+    short : callable, optional
+        Returns the cut body for ``fault="short"``.
+    gzipped : bool
+        Send ``Content-Encoding: gzip``.
+
+    Examples
+    --------
+    >>> file_response(b"a,b\\r\\n", "CSV", "x.csv", {}).headers["Content-Length"]
+    '5'
+    >>> "Content-Length" in file_response(b"a", "CSV", "x.csv", {}, fault="empty").headers
+    False
+    """
     headers = {
         "Content-Type": CONTENT_TYPES[result_format],
-        "Content-Length": str(len(data)),
         "Content-Disposition": f'attachment; filename="{filename}"',
     }
-    if not truncate:
+    if fault == "empty":
+        # No Content-Length: werkzeug sends it chunked, with no chunk before the last.
+        return Response(_chunks(), 200, headers=headers, direct_passthrough=True)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    if fault == "short" and short is not None:
+        body = short()
+        if gzipped:
+            body = gzip.compress(body, compresslevel=1, mtime=0)
+        return Response(_chunks(body), 200, headers=headers, direct_passthrough=True)
+    headers["Content-Length"] = str(len(data))
+    if fault != "truncate":
         return Response(data, 200, headers=headers)
 
     def partial() -> Iterator[bytes]:
@@ -94,6 +146,23 @@ def file_response(
         drop_connection(environ)
 
     return Response(partial(), 200, headers=headers, direct_passthrough=True)
+
+
+def _chunks(*parts: bytes) -> Iterator[bytes]:
+    # A generator, so werkzeug cannot work out a Content-Length for it.
+    yield from parts
+
+
+def result_path(job_id: str, run: int, result_format: str, page: int | None = None) -> str:
+    """The storage path of a run's result (``page`` for one page of a paged result).
+
+    Examples
+    --------
+    >>> result_path("j", 2, "JSON", 3)
+    '/results/j/2.p3.json'
+    """
+    suffix = "" if page is None else f".p{page}"
+    return f"/results/{job_id}/{run}{suffix}.{EXTENSIONS[result_format]}"
 
 
 def result_filename(job_id: str, day: str, result_format: str) -> str:
@@ -185,13 +254,25 @@ class StorageApp:
         number = int(match["run"])
         if job is None or not 1 <= number <= len(job.runs):
             return no_key
+        fmt = job.params.result_format
+        if match["ext"] != EXTENSIONS[fmt] or (match["page"] is None) == engine.paged(job):
+            return no_key
         run = job.runs[number - 1]
         state = engine.state(job, run)
         if state.completed is None or engine.expired(state.completed):
             return no_key
-        data, _ = engine.result(job, run)
-        fmt = job.params.result_format
+        page = 1 if match["page"] is None else int(match["page"])
+        if not 1 <= page <= engine.numpages(job, run):
+            return no_key
+        gzipped = engine.settings.compress_storage
+        data, _ = engine.result(job, run, page, compressed=gzipped)
         filename = result_filename(job.id, job.params.date.isoformat(), fmt)
         return file_response(
-            data, fmt, filename, request.environ, truncate=engine.faults.truncate()
+            data,
+            fmt,
+            filename,
+            request.environ,
+            fault=engine.faults.download_fault(),
+            short=lambda: engine.result_short(job, run, page),
+            gzipped=gzipped,
         )
