@@ -8,21 +8,39 @@
 | cache_dir | ``CLICKKIT_CACHE_DIR`` | the platform's user cache dir + ``/clickkit`` |
 | timezone | ``CLICKKIT_TIMEZONE`` | ``UTC`` (the account's time zone) |
 | quota_timezone | ``CLICKKIT_QUOTA_TIMEZONE`` | ``UTC`` (when the daily quota resets) |
-| settle_hours | ``CLICKKIT_SETTLE_HOURS`` | ``3`` (hours after midnight a day is final) |
+| settle_delay | ``CLICKKIT_SETTLE_HOURS`` (hours) | 3 hours (after midnight, a day is final) |
 | daily_export_limit | ``CLICKKIT_DAILY_EXPORT_LIMIT`` | ``10`` |
 | ir_version | ``CLICKKIT_IR_VERSION`` | ``16`` |
 | max_days | ``CLICKKIT_MAX_DAYS`` | ``366`` (longest range one call accepts) |
+
+Every value is checked here, before anything is spent: a bad one raises
+:class:`~clickkit.errors.ConfigurationError` naming the setting, the value (never the
+token) and the fix.
+
+Examples
+--------
+>>> resolve({"base_url": "api.impact.com"}, env={})  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+clickkit.errors.ConfigurationError: base_url='api.impact.com' has no scheme; use https://api...
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import numbers
 import os
+import re
+import unicodedata
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
 
 from clickkit.errors import ConfigurationError
 
@@ -50,6 +68,13 @@ DEFAULTS: dict[str, Any] = {
     "max_days": 366,
 }
 
+#: Longest settle delay accepted; longer ones would mean no day is ever final (and
+#: overflow date arithmetic near timedelta.max).
+MAX_SETTLE = dt.timedelta(days=366)
+
+_SID = re.compile(r"[A-Za-z0-9_-]+")
+_DIGITS = re.compile(r"[0-9]+")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -72,52 +97,366 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("clickkit", appauthor=False))
 
 
-def check_timezone(name: str, setting: str = "timezone") -> str:
-    """Return ``name`` if it is a known IANA time zone, else raise ConfigurationError."""
+def _show(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, shortened so a pasted blob cannot flood a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    # bool is an int subclass, but True seconds is never what anyone meant.
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _fix(name: str, env_name: str | None = None) -> str:
+    """The "how to set it" tail of a message: the argument and the environment variable."""
+    env_name = env_name if env_name is not None else ENV.get(name)
+    return f"pass {name}=" + (f" or set {env_name}" if env_name else "")
+
+
+def check_timezone(name: str, setting: str = "timezone", label: str | None = None) -> str:
+    """Return ``name`` if it is a known IANA time zone, else raise ConfigurationError.
+
+    ``label`` is how the value was given (the argument or the environment variable);
+    ``setting`` by default.
+
+    Examples
+    --------
+    >>> check_timezone("Europe/Paris")
+    'Europe/Paris'
+    """
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        fix = f" ({_fix(setting)})" if setting in ENV else ""
         raise ConfigurationError(
-            f"{setting}={name!r} is not a known time zone; use an IANA name such as "
-            "'America/New_York' or 'UTC'."
+            f"{label or setting}={_show(name)} is not a known time zone; use an IANA name "
+            f"such as 'America/New_York' or 'UTC'{fix}."
         ) from None
     return name
 
 
+def check_base_url(value: Any, label: str = "base_url") -> str:
+    """The API base URL without a trailing slash, or ConfigurationError saying what is wrong.
+
+    ``label`` is how the value was given (``base_url`` or ``CLICKKIT_BASE_URL``).
+
+    Examples
+    --------
+    >>> check_base_url("https://api.impact.com/")
+    'https://api.impact.com'
+    """
+    fix = _fix("base_url")
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"{label}={_show(value)} is not text; use a URL such as https://api.impact.com ({fix})."
+        )
+    text = value.strip()
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in text):
+        raise ConfigurationError(
+            f"{label}={_show(value)} contains a space, line break or control character; "
+            f"use a URL such as https://api.impact.com ({fix})."
+        )
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme == "" or "://" not in text:
+        host = text.split("/", 1)[0] or "api.impact.com"
+        raise ConfigurationError(
+            f"{label}={_show(value)} has no scheme; use https://{host} ({fix})."
+        )
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ConfigurationError(
+            f"{label}={_show(value)} uses {parts.scheme}://; only http:// and https:// "
+            f"are supported, e.g. https://api.impact.com ({fix})."
+        )
+    if parts.username is not None or parts.password is not None:
+        # The value is not echoed: it may hold a password.
+        raise ConfigurationError(
+            f"{label} contains a user name or password; remove it (credentials go in "
+            f"account_sid= and auth_token=) ({fix})."
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ConfigurationError(
+            f"{label}={_show(value)} has an invalid port; use a URL such as "
+            f"https://api.impact.com or http://127.0.0.1:8080 ({fix})."
+        ) from None
+    if not parts.hostname:
+        raise ConfigurationError(
+            f"{label}={_show(value)} has no host; use a URL such as https://api.impact.com ({fix})."
+        )
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        raise ConfigurationError(
+            f"{label}={_show(value)} has a query or fragment; the base URL is only scheme, "
+            f"host and optional path: use {base.rstrip('/')} ({fix})."
+        )
+    return text.rstrip("/")
+
+
+def check_settle_delay(value: Any) -> dt.timedelta:
+    """A ``timedelta`` between 0 and :data:`MAX_SETTLE`, or ConfigurationError.
+
+    Examples
+    --------
+    >>> check_settle_delay(dt.timedelta(hours=3))
+    datetime.timedelta(seconds=10800)
+    """
+    fix = "pass settle_delay=datetime.timedelta(...) or set CLICKKIT_SETTLE_HOURS"
+    if not isinstance(value, dt.timedelta):
+        if _is_number(value) and math.isfinite(value) and value >= 0:
+            hint = f"datetime.timedelta(hours={value!r}) if you meant {value!r} hours"
+        else:
+            hint = "datetime.timedelta(hours=3)"
+        raise ConfigurationError(
+            f"settle_delay={_show(value)} is not a datetime.timedelta; pass "
+            f"settle_delay={hint}, or set CLICKKIT_SETTLE_HOURS to a number of hours."
+        )
+    if value < dt.timedelta(0):
+        raise ConfigurationError(
+            f"settle_delay={value} is negative; a day cannot be final before it ends. "
+            f"Use timedelta(0) or more ({fix})."
+        )
+    if value > MAX_SETTLE:
+        raise ConfigurationError(
+            f"settle_delay={value} is longer than {MAX_SETTLE.days} days, so no day would "
+            f"ever be final; use a few hours such as timedelta(hours=3) ({fix})."
+        )
+    return value
+
+
 def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
-    """Resolve settings from ``arguments`` (``None`` = unset), the environment, defaults."""
+    """Resolve settings from ``arguments`` (``None`` = unset), the environment, defaults.
+
+    Raises
+    ------
+    ConfigurationError
+        A value is invalid; the message names the setting, the value and the fix.
+    """
     env = os.environ if env is None else env
 
-    def pick(name: str) -> Any:
+    def pick(name: str) -> tuple[Any, str, bool]:
+        """(value, label for messages, came from the environment)."""
         if arguments.get(name) is not None:
-            return arguments[name]
+            return arguments[name], name, False
         if ENV[name] in env and env[ENV[name]] != "":
-            return env[ENV[name]]
-        return DEFAULTS[name]
+            return env[ENV[name]], ENV[name], True
+        return DEFAULTS[name], name, False
 
-    def number(name: str, kind: type) -> Any:
-        value = pick(name)
-        try:
-            result = kind(value)
-        except (TypeError, ValueError):
+    def count(name: str) -> int:
+        """A whole number >= 1: an int argument, or decimal digits in the environment."""
+        value, label, from_env = pick(name)
+        fix = _fix(name)
+        if from_env or isinstance(value, str):
+            text = str(value).strip()
+            if not _DIGITS.fullmatch(text):
+                raise ConfigurationError(
+                    f"{label}={_show(value)} is not a whole number; use digits such as "
+                    f"{DEFAULTS[name]} ({fix})."
+                )
+            number = int(text)
+        elif _is_int(value):
+            number = int(value)
+        else:
             raise ConfigurationError(
-                f"{name}={value!r} is not a number; set {ENV[name]} or pass {name}= correctly."
-            ) from None
-        if result < 0:
-            raise ConfigurationError(f"{name} must not be negative (got {value!r}).")
-        return result
+                f"{label}={_show(value)} is not a whole number; use an int such as "
+                f"{DEFAULTS[name]} ({fix})."
+            )
+        if number < 1:
+            raise ConfigurationError(
+                f"{label}={_show(value)} must be at least 1; the default is "
+                f"{DEFAULTS[name]} ({fix})."
+            )
+        return number
 
-    cache_dir = pick("cache_dir")
-    settle = arguments.get("settle_delay")
-    if settle is None:
-        settle = dt.timedelta(hours=number("settle_hours", float))
+    def settle_delay() -> dt.timedelta:
+        if arguments.get("settle_delay") is not None:
+            return check_settle_delay(arguments["settle_delay"])
+        value, label, _ = pick("settle_hours")
+        try:
+            hours = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            hours = math.nan
+        if not math.isfinite(hours) or hours < 0:
+            raise ConfigurationError(
+                f"{label}={_show(value)} is not a number of hours >= 0; use e.g. "
+                "CLICKKIT_SETTLE_HOURS=3, or pass settle_delay=datetime.timedelta(hours=3)."
+            )
+        if hours > MAX_SETTLE.total_seconds() / 3600:
+            raise ConfigurationError(
+                f"{label}={_show(value)} is longer than {MAX_SETTLE.days} days, so no day "
+                "would ever be final; use a few hours such as CLICKKIT_SETTLE_HOURS=3."
+            )
+        return dt.timedelta(hours=hours)
+
+    def ir_version() -> str:
+        value, label, _ = pick("ir_version")
+        text = str(value).strip() if isinstance(value, str) or _is_int(value) else None
+        if text is None or not _DIGITS.fullmatch(text):
+            raise ConfigurationError(
+                f"{label}={_show(value)} is not an API version number; use digits such as "
+                f"'16' ({_fix('ir_version')})."
+            )
+        return text
+
+    def zone(name: str) -> str:
+        value, label, _ = pick(name)
+        if not isinstance(value, str):
+            value = getattr(value, "key", value)  # a ZoneInfo object names its zone
+        return check_timezone(value if isinstance(value, str) else str(value), name, label)
+
+    def cache_dir() -> Path:
+        value, label, _ = pick("cache_dir")
+        if not value:
+            return default_cache_dir()
+        if not isinstance(value, str | os.PathLike):
+            raise ConfigurationError(
+                f"{label}={_show(value)} is not a path; pass a folder such as "
+                f"cache_dir='~/clickkit-cache' ({_fix('cache_dir')})."
+            )
+        return Path(value).expanduser()
+
+    base_url, base_label, _ = pick("base_url")
     return Settings(
-        base_url=str(pick("base_url")).rstrip("/"),
-        cache_dir=Path(cache_dir).expanduser() if cache_dir else default_cache_dir(),
-        timezone=check_timezone(str(pick("timezone"))),
-        quota_timezone=check_timezone(str(pick("quota_timezone")), "quota_timezone"),
-        settle_delay=settle,
-        daily_export_limit=number("daily_export_limit", int),
-        ir_version=str(pick("ir_version")),
-        max_days=max(1, number("max_days", int)),
+        base_url=check_base_url(base_url, base_label),
+        cache_dir=cache_dir(),
+        timezone=zone("timezone"),
+        quota_timezone=zone("quota_timezone"),
+        settle_delay=settle_delay(),
+        daily_export_limit=count("daily_export_limit"),
+        ir_version=ir_version(),
+        max_days=count("max_days"),
     )
+
+
+def check_client_options(
+    *,
+    account_sid: Any,
+    auth_token: Any,
+    poll_interval: Any,
+    poll_max: Any,
+    wait_timeout: Any,
+    min_refresh_interval: Any,
+    max_failed_replays: Any,
+    postback_safety_interval: Any,
+    progress: Any,
+) -> None:
+    """Check the client's own options; raise ConfigurationError for the first bad one.
+
+    Messages never contain the auth token (and, in case the two were swapped, not the
+    account SID either when it holds a character a SID cannot have).
+
+    Examples
+    --------
+    >>> check_client_options(account_sid="IRabc123", auth_token="tok", poll_interval=1.0,
+    ...     poll_max=30.0, wait_timeout=None, min_refresh_interval=dt.timedelta(hours=1),
+    ...     max_failed_replays=2, postback_safety_interval=300.0, progress=True)
+    >>> check_client_options(account_sid="IRabc123", auth_token="tok", poll_interval=0,
+    ...     poll_max=30.0, wait_timeout=None, min_refresh_interval=dt.timedelta(hours=1),
+    ...     max_failed_replays=2, postback_safety_interval=300.0, progress=True)
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    clickkit.errors.ConfigurationError: poll_interval=0 must be a positive number of seconds...
+    """
+    _check_account_sid(account_sid)
+    _check_auth_token(auth_token)
+
+    if not (_is_number(poll_interval) and math.isfinite(poll_interval)):
+        raise ConfigurationError(
+            f"poll_interval={_show(poll_interval)} is not a number of seconds; pass a "
+            "positive number such as poll_interval=1.0."
+        )
+    if poll_interval <= 0:
+        raise ConfigurationError(
+            f"poll_interval={poll_interval!r} must be a positive number of seconds such as "
+            "1.0; 0 would poll a 2 s job about 1,000 times."
+        )
+    if not (_is_number(poll_max) and not math.isnan(poll_max)):  # inf: no cap
+        raise ConfigurationError(
+            f"poll_max={_show(poll_max)} must be a number of seconds such as 30.0 (the "
+            "longest pause between two status checks; math.inf for no cap)."
+        )
+    if poll_max < poll_interval:
+        raise ConfigurationError(
+            f"poll_max={poll_max!r} is less than poll_interval={poll_interval!r}; the pause "
+            "between polls grows from poll_interval up to poll_max, so raise poll_max or "
+            "lower poll_interval."
+        )
+    if wait_timeout is not None and not (
+        _is_number(wait_timeout) and not math.isnan(wait_timeout) and wait_timeout > 0
+    ):
+        raise ConfigurationError(
+            f"wait_timeout={_show(wait_timeout)} must be a positive number of seconds, or "
+            "None to wait for jobs without a limit."
+        )
+    if not isinstance(min_refresh_interval, dt.timedelta) or min_refresh_interval < dt.timedelta(0):
+        raise ConfigurationError(
+            f"min_refresh_interval={_show(min_refresh_interval)} must be a "
+            "datetime.timedelta >= 0, such as timedelta(hours=1)."
+        )
+    if not _is_int(max_failed_replays) or max_failed_replays < 0:
+        raise ConfigurationError(
+            f"max_failed_replays={_show(max_failed_replays)} must be a whole number >= 0, "
+            "such as 2 (0 never replays a FAILED or CANCELLED job)."
+        )
+    if not (
+        _is_number(postback_safety_interval)
+        and math.isfinite(postback_safety_interval)
+        and postback_safety_interval > 0
+    ):
+        raise ConfigurationError(
+            f"postback_safety_interval={_show(postback_safety_interval)} must be a positive "
+            "number of seconds such as 300.0 (how often to poll when a postback is late)."
+        )
+    if not isinstance(progress, bool | np.bool_):
+        raise ConfigurationError(f"progress={_show(progress)} must be True or False.")
+
+
+def _missing(value: Any) -> str:
+    """How an absent or non-text credential is described (never its value)."""
+    if value is None:
+        return "missing"
+    return "empty" if value == "" else f"a {type(value).__name__}, not text"
+
+
+def _check_account_sid(value: Any) -> None:
+    fix = "pass account_sid= or set IMPACT_ACCOUNT_SID"
+    if not isinstance(value, str) or not value:
+        shown = _missing(value)
+        raise ConfigurationError(
+            f"account_sid is {shown}; copy the Account SID from impact.com "
+            f"(Settings > API), e.g. 'IRabc123' ({fix})."
+        )
+    if not _SID.fullmatch(value):
+        # Name the character, not the value: a token pasted as the SID must not be echoed.
+        position, char = next((i, c) for i, c in enumerate(value) if not _SID.fullmatch(c))
+        raise ConfigurationError(
+            f"account_sid has {char!r} at position {position + 1} of {len(value)}; an "
+            "impact.com Account SID holds only letters, digits, '-' and '_' (e.g. "
+            f"'IRabc123'). Check for a stray space or quote ({fix})."
+        )
+
+
+def _check_auth_token(value: Any) -> None:
+    fix = "pass auth_token= or set IMPACT_AUTH_TOKEN"
+    if not isinstance(value, str) or not value:
+        shown = _missing(value)
+        raise ConfigurationError(
+            f"the auth token is {shown}; copy it from impact.com (Settings > API) ({fix})."
+        )
+    try:
+        value.encode("latin-1")
+        bad = any(unicodedata.category(ch) == "Cc" for ch in value)
+    except UnicodeEncodeError:
+        bad = True
+    if bad:
+        # Never echo the token, not even a part of it.
+        raise ConfigurationError(
+            "the auth token contains a character HTTP Basic auth cannot carry (non-latin-1 "
+            f"or a line break); copy it again from impact.com ({fix})."
+        )
