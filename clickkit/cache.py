@@ -3,12 +3,17 @@
 Layout of a cache directory (created private to the user, mode 0700)::
 
     index/                  diskcache (SQLite) with JSON values only, never pickles
+    index.broken-<time>/    a damaged index, moved aside when it was rebuilt
     days/<key>.parquet      one typed day frame per request key (canonical schema)
     downloads/              result files while they are downloaded and parsed
 
 Day frames live outside diskcache so its size-based eviction can never drop them; every
 file is written to a temporary name and renamed into place, so a reader never sees half a
-file, and Parquet page checksums let a damaged file be detected on read.
+file. A day file is trusted only as far as it is proven: its job record holds a blake2b
+hash of its bytes, Parquet page checksums and the canonical schema are checked on read,
+and the file carries its own job record (Parquet metadata ``clickkit.record``), so a lost
+or damaged index is rebuilt from the day files. Every failure of the index or the files
+surfaces as a :class:`~clickkit.errors.CacheError` that says what to do.
 
 Examples
 --------
@@ -20,15 +25,21 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
 import os
 import socket
+import sqlite3
+import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import diskcache
 
 from clickkit.errors import CacheError
 from clickkit.files import atomic_write
@@ -40,6 +51,21 @@ log = logging.getLogger("clickkit")
 
 #: Bump when the meaning of a key or of a cached frame changes; old entries are ignored.
 KEY_VERSION = 1
+
+#: Parquet key-value metadata key under which a day file carries its job record (JSON).
+RECORD_METADATA_KEY = b"clickkit.record"
+
+#: Seconds after which a quota reservation no longer counts (its owner is presumed gone).
+RESERVATION_TTL = 3600.0
+
+# Job record fields a day file stores so that its record can be rebuilt.
+_RECORD_FIELDS = ("key", "account", "date", "filters", "result_format", "job_id")
+
+# A stored value that does not decode (diskcache's JSONDisk is zlib + JSON + UTF-8).
+_UNDECODABLE: tuple[type[Exception], ...] = (json.JSONDecodeError, zlib.error, UnicodeDecodeError)
+_FAILURES: tuple[type[Exception], ...] = (sqlite3.Error, OSError, diskcache.Timeout, *_UNDECODABLE)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def request_key(
@@ -78,8 +104,80 @@ def request_key(
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def _exports_used(ledger: Mapping[str, int]) -> int:
+    """ClickExport calls that count toward the daily quota in a ledger.
+
+    Calls the server refused (``"ClickExport (429)"``) never reached a job; every other
+    ClickExport entry (``"ClickExport"``, ``"ClickExport (no answer)"``...) may have.
+    """
+    return sum(
+        int(n)
+        for name, n in ledger.items()
+        if name == "ClickExport" or (name.startswith("ClickExport") and "429" not in name)
+    )
+
+
+def _alive(pid: Any) -> bool:
+    """Whether a process of this host is running (a pid we may not signal counts as alive)."""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, TypeError, OverflowError):
+        return True
+    return True
+
+
+def _corrupt(exc: BaseException) -> bool:
+    """Whether an index failure means damaged data (as opposed to a busy or missing file)."""
+    if isinstance(exc, _UNDECODABLE):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        # "locked", "unable to open", "disk I/O error": moving the index aside would not help.
+        return "malformed" in str(exc) or "not a database" in str(exc)
+    return isinstance(exc, sqlite3.DatabaseError)
+
+
+def _guarded(doing: str, *, files: bool = False) -> Callable[[F], F]:
+    """Turn sqlite3, OS, timeout and decoding failures of a Cache method into CacheError."""
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def wrapper(self: Cache, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except CacheError:
+                raise
+            except _FAILURES as exc:
+                raise self._failure(doing, exc, files=files) from exc
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """An OS file lock, so that only one process checks and repairs the index at a time."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no repair lock; diskcache's own locking still applies
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class Cache:
-    """Job records, usage ledger, locks and day frames under one directory.
+    """Job records, usage ledger, locks, quota reservations and day frames under one directory.
+
+    The cache never trusts what it cannot prove: each day file carries a blake2b hash in
+    its job record and the job record itself in its Parquet metadata, so a damaged file is
+    detected on read and a lost or damaged index is rebuilt from the day files.
 
     Parameters
     ----------
@@ -89,12 +187,16 @@ class Cache:
     Raises
     ------
     CacheError
-        When the directory cannot be created or written.
+        When the directory cannot be created or written, or its index is damaged and
+        cannot be repaired.
+
+    Examples
+    --------
+    >>> cache = Cache(tmp_path)  # doctest: +SKIP
+    >>> cache.check_writable()  # before spending an export  # doctest: +SKIP
     """
 
     def __init__(self, root: str | Path) -> None:
-        import diskcache
-
         self.root = Path(root).expanduser()
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -104,16 +206,9 @@ class Cache:
             probe.unlink()
             for sub in ("days", "downloads"):
                 (self.root / sub).mkdir(exist_ok=True, mode=0o700)
-            # JSONDisk: values are JSON text, so nothing read back is ever unpickled.
-            self._index = diskcache.Cache(
-                str(self.root / "index"),
-                disk=diskcache.JSONDisk,
-                disk_compress_level=0,
-                size_limit=2**40,
-                eviction_policy="none",
-                timeout=60,
-            )
-        except (OSError, PermissionError) as exc:
+            with _exclusive(self.root / ".index.lock"):
+                self._open()
+        except OSError as exc:
             raise CacheError(
                 f"cannot use the cache directory {self.root}: {exc.strerror or exc}. Pass "
                 "cache_dir= (or set CLICKKIT_CACHE_DIR) to a writable folder."
@@ -122,38 +217,294 @@ class Cache:
     def __repr__(self) -> str:
         return f"Cache({str(self.root)!r})"
 
+    @property
+    def index_dir(self) -> Path:
+        """The diskcache (SQLite) directory of the index."""
+        return self.root / "index"
+
+    @_guarded("closing the index")
     def close(self) -> None:
         """Close the index."""
         self._index.close()
 
+    # -- opening and repairing the index -----------------------------------------------
+
+    def _connect(self) -> diskcache.Cache:
+        # JSONDisk: values are JSON text, so nothing read back is ever unpickled.
+        return diskcache.Cache(
+            str(self.index_dir),
+            disk=diskcache.JSONDisk,
+            disk_compress_level=0,
+            size_limit=2**40,
+            eviction_policy="none",
+            timeout=60,
+        )
+
+    def _open(self) -> None:
+        """Open the index; rebuild it from the day files when it is lost or damaged."""
+        index = None
+        try:
+            index = self._connect()
+            job_count = self._health_check(index)
+        except _FAILURES as exc:
+            if index is not None:
+                with contextlib.suppress(*_FAILURES):
+                    index.close()
+            if not _corrupt(exc):
+                raise self._failure("opening the index", exc) from exc
+            self._recover(exc)
+            return
+        self._index = index
+        if job_count == 0 and next(self._day_keys(), None) is not None:
+            restored = self._guarded_rebuild("rebuilding the lost index")
+            log.warning(
+                "the cache index in %s had no job records; recovered %d day(s) from the day files",
+                self.root,
+                restored,
+            )
+
+    @staticmethod
+    def _health_check(index: diskcache.Cache) -> int:
+        """SQLite's quick check, then decode every key; return the number of job records."""
+        status = [row[0] for row in index._sql("PRAGMA quick_check").fetchall()]
+        if status != ["ok"]:
+            raise sqlite3.DatabaseError(f"quick_check: {'; '.join(map(str, status[:3]))}")
+        jobs = 0
+        # diskcache's own iterator stops at the first undecodable key; read the rows.
+        for db_key, raw in index._sql("SELECT key, raw FROM Cache").fetchall():
+            key = index._disk.get(db_key, raw)
+            if isinstance(key, list) and key and key[0] == "job":
+                jobs += 1
+        return jobs
+
+    def _recover(self, cause: BaseException) -> None:
+        """Move a damaged index aside, open a fresh one and fill it from what survives."""
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        broken = self.root / f"index.broken-{stamp}"
+        n = 1
+        while broken.exists():
+            n += 1
+            broken = self.root / f"index.broken-{stamp}-{n}"
+        try:
+            os.replace(self.index_dir, broken)
+        except OSError as exc:
+            raise CacheError(
+                f"the cache index {self.index_dir} is damaged ({cause}) and could not be moved "
+                f"aside ({exc.strerror or exc}). Delete {self.index_dir} to rebuild it from "
+                "the day files, or pass another cache_dir (or set CLICKKIT_CACHE_DIR)."
+            ) from None
+        try:
+            self._index = self._connect()
+            salvaged = _salvage(broken)
+            for key, value in salvaged:
+                if key[0] in ("ledger", "note"):
+                    self._index.set(tuple(key), value)
+            restored = self.rebuild_index()
+            kept = 0
+            for key, value in salvaged:
+                if key[0] == "job" and self._adopt(key[1], value):
+                    kept += 1
+        except _FAILURES as exc:
+            raise CacheError(
+                f"the cache index {self.index_dir} was damaged ({cause}); it was moved to "
+                f"{broken}, but a fresh index could not be built ({exc}). Delete "
+                f"{self.index_dir} to rebuild it from the day files, or pass another cache_dir "
+                "(or set CLICKKIT_CACHE_DIR)."
+            ) from None
+        log.warning(
+            "the cache index in %s was damaged (%s); moved it to %s and rebuilt it: %d day(s) "
+            "recovered from the day files, %d job record(s) and %d other entries kept from "
+            "the old index",
+            self.root,
+            cause,
+            broken.name,
+            restored,
+            kept,
+            sum(1 for key, _ in salvaged if key[0] != "job"),
+        )
+
+    def _adopt(self, key: str, salvaged: Any) -> bool:
+        """Keep a job record read from a damaged index unless a day file contradicts it."""
+        if not isinstance(salvaged, Mapping) or not salvaged.get("job_id"):
+            return False
+        current = self.job(key)
+        if current is not None:
+            old = (salvaged.get("result") or {}).get("content_hash")
+            proven = (current.get("result") or {}).get("content_hash")
+            if not salvaged.get("pending") and old != proven:
+                return False  # the day file proves another result: it wins
+        self._index.set(("job", key), dict(salvaged))
+        return True
+
+    def _guarded_rebuild(self, doing: str) -> int:
+        try:
+            return self.rebuild_index()
+        except _FAILURES as exc:
+            raise self._failure(doing, exc) from exc
+
+    def _failure(self, doing: str, exc: BaseException, *, files: bool = False) -> CacheError:
+        """A CacheError that says what failed and what to do about it."""
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, OSError) and exc.filename:
+            detail = f"{detail}: {exc.filename}"
+        if files:
+            fix = (
+                f"check the free space and permissions of {self.root}, or pass another "
+                "cache_dir (or set CLICKKIT_CACHE_DIR)"
+            )
+        elif isinstance(exc, diskcache.Timeout) or "locked" in str(exc):
+            fix = (
+                "another process kept the index busy; try again, or pass another cache_dir "
+                "(or set CLICKKIT_CACHE_DIR)"
+            )
+        else:
+            fix = (
+                f"delete {self.index_dir} to rebuild it from the day files, or pass another "
+                "cache_dir (or set CLICKKIT_CACHE_DIR)"
+            )
+        what = type(exc).__name__
+        return CacheError(f"the cache in {self.root} failed {doing} ({what}: {detail}); {fix}.")
+
+    def _day_keys(self) -> Iterator[str]:
+        """Request keys of the day files present (temporary files start with a dot)."""
+        with os.scandir(self.root / "days") as entries:
+            for entry in entries:
+                if entry.name.endswith(".parquet") and not entry.name.startswith("."):
+                    yield entry.name.removesuffix(".parquet")
+
+    @_guarded("rebuilding the index")
+    def rebuild_index(self) -> int:
+        """Restore the job record of every day file that has none (or an unreadable one).
+
+        Each day file carries its record in its Parquet metadata (see :meth:`write_day`);
+        the file is verified (checksums, schema, row count) and the record restored as
+        completed, with ``recovered=True`` and size and hash recomputed from the file.
+        Damaged files are removed; files written before records were stored in them are
+        left alone. Existing readable records are never changed.
+
+        Returns
+        -------
+        int
+            How many job records were restored.
+
+        Examples
+        --------
+        >>> Cache(tmp_path).rebuild_index()  # doctest: +SKIP
+        0
+        """
+        restored = 0
+        for key in list(self._day_keys()):
+            if self._read_record(key)[0] is not None:
+                continue
+            record = self._record_from_file(key)
+            if record is not None:
+                self._index.set(("job", key), record)
+                restored += 1
+        return restored
+
+    def _record_from_file(self, key: str) -> dict[str, Any] | None:
+        """The job record a day file proves, or ``None`` (no file, no record in it, damaged)."""
+        import pyarrow as pa
+
+        path = self.day_path(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            _, stored = self._verify(key, data, {})
+        except (ValueError, pa.ArrowException) as exc:
+            self._discard(path, exc)
+            return None
+        if stored is None:
+            log.info("day file %s holds no job record; it cannot be recovered", path)
+            return None
+        kept = stored.get("result") or {}
+        result = {
+            "rows": kept.get("rows"),
+            "size": len(data),
+            "content_hash": _content_hash(data),
+            "final": bool(kept.get("final", False)),
+        }
+        result.update({k: kept[k] for k in ("produced_at", "fetched_at") if k in kept})
+        record = {k: stored.get(k) for k in _RECORD_FIELDS}
+        record.update(
+            key=key,
+            pending=False,
+            status="COMPLETED",
+            result=result,
+            source="cache",
+            replays=0,
+            failed_replays=0,
+            recovered=True,
+        )
+        return record
+
     # -- job records -----------------------------------------------------------------
 
-    def job(self, key: str) -> dict[str, Any] | None:
-        """The job record stored for a request key, or ``None``."""
-        value = self._index.get(("job", key))
-        return dict(value) if isinstance(value, Mapping) else None
+    def _read_record(self, key: str) -> tuple[dict[str, Any] | None, bool]:
+        """The stored record of a key and whether a stored value failed to decode."""
+        try:
+            value = self._index.get(("job", key))
+        except _UNDECODABLE:
+            return None, True
+        return (dict(value) if isinstance(value, Mapping) else None), False
 
+    @_guarded("reading a job record")
+    def job(self, key: str) -> dict[str, Any] | None:
+        """The job record stored for a request key, or ``None``.
+
+        A record that cannot be decoded counts as absent; it is replaced by the record
+        its day file proves, if there is one.
+        """
+        record, undecodable = self._read_record(key)
+        if not undecodable:
+            return record
+        record = self._record_from_file(key)
+        log.warning(
+            "the job record of %s in %s could not be decoded; %s",
+            key,
+            self.index_dir,
+            "restored it from its day file" if record else "it is treated as absent",
+        )
+        if record is None:
+            self._index.delete(("job", key), retry=True)
+        else:
+            self._index.set(("job", key), record)
+        return record
+
+    @_guarded("storing a job record")
     def put_job(self, key: str, record: Mapping[str, Any]) -> None:
         """Store (replace) the job record of a request key."""
         self._index.set(("job", key), dict(record))
 
+    @_guarded("updating a job record")
     def update_job(self, key: str, **changes: Any) -> dict[str, Any]:
         """Merge ``changes`` into a job record atomically and return the result."""
-        with self._index.transact():
+        with self._index.transact(retry=True):
             record = self.job(key) or {}
             record.update(changes)
-            self.put_job(key, record)
+            self._index.set(("job", key), record)
         return record
 
+    @_guarded("removing a job record")
     def drop_job(self, key: str) -> None:
         """Forget the job record of a request key (its day frame, if any, stays)."""
         self._index.delete(("job", key), retry=True)
 
+    @_guarded("listing job records")
     def jobs(self) -> list[dict[str, Any]]:
-        """Every job record in the cache."""
+        """Every job record in the cache (records that cannot be decoded are skipped)."""
         records = []
-        for key in list(self._index.iterkeys()):
-            if isinstance(key, list | tuple) and key and key[0] == "job":
+        # diskcache's iterkeys stops at the first undecodable key; read the rows instead.
+        rows = self._index._sql("SELECT key, raw FROM Cache ORDER BY rowid").fetchall()
+        for db_key, raw in rows:
+            try:
+                key = self._index._disk.get(db_key, raw)
+            except _UNDECODABLE:
+                log.warning("skipping an undecodable entry of the cache index %s", self.index_dir)
+                continue
+            if isinstance(key, list) and len(key) == 2 and key[0] == "job":
                 record = self.job(key[1])
                 if record:
                     records.append(record)
@@ -161,25 +512,147 @@ class Cache:
 
     # -- usage ledger ----------------------------------------------------------------
 
+    def _get_or_absent(self, key: tuple[Any, ...], what: str) -> Any:
+        try:
+            return self._index.get(key, retry=True)
+        except _UNDECODABLE:
+            log.warning("the %s in %s does not decode; it is treated as empty", what, self.root)
+            return None
+
+    @_guarded("reading the usage ledger")
     def ledger(self, account_sid: str, quota_day: dt.date) -> dict[str, int]:
         """API calls counted for an account in one quota day, by endpoint."""
-        value = self._index.get(("ledger", account_sid, quota_day.isoformat()))
+        value = self._get_or_absent(("ledger", account_sid, quota_day.isoformat()), "ledger")
         return dict(value) if isinstance(value, Mapping) else {}
 
+    @_guarded("counting an API call")
     def count_call(self, account_sid: str, quota_day: dt.date, endpoint: str, n: int = 1) -> None:
         """Add ``n`` calls of ``endpoint`` to the ledger (shared by all processes)."""
-        key = ("ledger", account_sid, quota_day.isoformat())
-        with self._index.transact():
-            value = dict(self._index.get(key) or {})
+        with self._index.transact(retry=True):
+            value = self.ledger(account_sid, quota_day)
             value[endpoint] = int(value.get(endpoint, 0)) + n
-            self._index.set(key, value)
+            self._index.set(("ledger", account_sid, quota_day.isoformat()), value)
 
+    @_guarded("reading or writing a note")
     def note(self, name: str, value: Any = None) -> Any:
         """Read (``value=None``) or write a small JSON value under a name."""
         if value is None:
-            return self._index.get(("note", name))
+            return self._get_or_absent(("note", name), f"note {name!r}")
         self._index.set(("note", name), value)
         return value
+
+    # -- quota reservations ----------------------------------------------------------
+
+    def _reservations(self, account_sid: str, quota_day: dt.date) -> dict[str, dict[str, Any]]:
+        """Live reservations of an account and day (dead or stale ones are dropped)."""
+        raw = self._get_or_absent(("reserve", account_sid, quota_day.isoformat()), "reservations")
+        host, now = socket.gethostname(), time.time()
+        live = {}
+        for owner, held in (raw or {}).items() if isinstance(raw, Mapping) else ():
+            if not isinstance(held, Mapping) or now - float(held.get("at", 0)) > RESERVATION_TTL:
+                continue
+            if held.get("host") == host and not _alive(held.get("pid")):
+                continue
+            live[str(owner)] = dict(held)
+        return live
+
+    def _store_reservations(
+        self, account_sid: str, quota_day: dt.date, held: Mapping[str, Any]
+    ) -> None:
+        key = ("reserve", account_sid, quota_day.isoformat())
+        if held:
+            self._index.set(key, dict(held))
+        else:
+            self._index.delete(key, retry=True)
+
+    @_guarded("reserving exports")
+    def reserve_exports(
+        self,
+        account_sid: str,
+        quota_day: dt.date,
+        n: int,
+        *,
+        limit: int,
+        server_remaining: int | None = None,
+        owner: str,
+    ) -> int:
+        """Reserve up to ``n`` ClickExport calls of a quota day for ``owner``; return how many.
+
+        In one transaction: ``used`` is the ledger's ClickExport count (refused ``429``
+        calls excluded), ``others`` what live reservations of other owners hold; the grant
+        is ``min(n, max(0, min(limit - used, server_remaining) - others))``. It replaces an
+        earlier reservation of the same owner. Reservations of processes of this host that
+        are gone, or older than :data:`RESERVATION_TTL` seconds, no longer count.
+
+        Parameters
+        ----------
+        account_sid : str
+            The account whose quota it is.
+        quota_day : datetime.date
+            The quota day (in the quota's time zone).
+        n : int
+            Exports wanted.
+        limit : int
+            ClickExport calls allowed per quota day.
+        server_remaining : int, optional
+            What the server last said remains today, when known.
+        owner : str
+            Who reserves (unique per plan run); used to spend and release.
+
+        Returns
+        -------
+        int
+            Exports granted, from 0 to ``n``.
+
+        Examples
+        --------
+        >>> cache.reserve_exports("IRabc", day, 3, limit=10, owner="run-1")  # doctest: +SKIP
+        3
+        """
+        with self._index.transact(retry=True):
+            used = _exports_used(self.ledger(account_sid, quota_day))
+            held = self._reservations(account_sid, quota_day)
+            others = sum(int(h.get("n", 0)) for o, h in held.items() if o != owner)
+            room = limit - used
+            if server_remaining is not None:
+                room = min(room, int(server_remaining))
+            granted = max(0, min(int(n), room - others))
+            held.pop(owner, None)
+            if granted:
+                held[owner] = {
+                    "n": granted,
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "at": time.time(),
+                }
+            self._store_reservations(account_sid, quota_day, held)
+        return granted
+
+    @_guarded("spending a reservation")
+    def spend_reservation(
+        self, account_sid: str, quota_day: dt.date, owner: str, n: int = 1
+    ) -> None:
+        """Take ``n`` exports off ``owner``'s reservation (never below 0) once they are counted."""
+        with self._index.transact(retry=True):
+            held = self._reservations(account_sid, quota_day)
+            if owner in held:
+                held[owner]["n"] = max(0, int(held[owner].get("n", 0)) - n)
+                held[owner]["at"] = time.time()
+                self._store_reservations(account_sid, quota_day, held)
+
+    @_guarded("releasing a reservation")
+    def release_reservation(self, account_sid: str, quota_day: dt.date, owner: str) -> None:
+        """Give back what is left of ``owner``'s reservation."""
+        with self._index.transact(retry=True):
+            held = self._reservations(account_sid, quota_day)
+            held.pop(owner, None)
+            self._store_reservations(account_sid, quota_day, held)
+
+    @_guarded("reading reservations")
+    def reserved_by_others(self, account_sid: str, quota_day: dt.date, owner: str) -> int:
+        """Exports that live reservations of other owners hold for the account and day."""
+        held = self._reservations(account_sid, quota_day)
+        return sum(int(h.get("n", 0)) for o, h in held.items() if o != owner)
 
     # -- locks -----------------------------------------------------------------------
 
@@ -188,39 +661,76 @@ class Cache:
         """A cross-process lock on a request key.
 
         A holder that died (killed, crashed) is noticed at once on this machine and its
-        lock taken over; on other machines the lock expires after ``expire`` seconds.
-        The critical sections it guards are short (one submit, or one download).
+        lock taken over; a holder on another machine (a cache shared over a network drive)
+        is named in a warning, and its lock expires after ``expire`` seconds. The critical
+        sections it guards are short (one submit, or one download).
+
+        This is not ``diskcache.Lock`` (it cannot tell a dead holder from a live one, so a
+        killed process would block every other for ``expire`` seconds) nor ``filelock``
+        (OS locks are not reliable on network file systems, and they do not say who holds
+        them, which the messages need).
         """
         name = ("lock", key)
-        me = {"pid": os.getpid(), "host": socket.gethostname()}
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
         deadline = time.monotonic() + timeout
-        while not self._index.add(name, me, expire=expire, retry=True):
-            self._break_dead_lock(name)
-            if time.monotonic() > deadline:
-                raise CacheError(
-                    f"waited {timeout:.0f}s for another process working on the same day; "
-                    "try again, or remove the stale lock by clearing the cache index."
-                )
-            time.sleep(0.05)
+        warned = False
+        try:
+            while not self._index.add(name, me, expire=expire, retry=True):
+                holder, expires = self._break_dead_lock(name)
+                if holder.get("host") not in (None, me["host"]) and not warned:
+                    warned = True
+                    log.warning(
+                        "%s is being worked on by process %s on host %s; waiting until it "
+                        "finishes or its lock expires at %s",
+                        key,
+                        holder.get("pid"),
+                        holder.get("host"),
+                        _clock(expires),
+                    )
+                if time.monotonic() > deadline:
+                    raise self._lock_timeout(key, timeout, holder, expires)
+                time.sleep(0.05)
+        except _FAILURES as exc:
+            raise self._failure("taking a lock", exc) from exc
         try:
             yield
         finally:
-            with self._index.transact(retry=True):
-                if self._index.get(name, retry=True) == me:
-                    self._index.delete(name, retry=True)
-
-    def _break_dead_lock(self, name: tuple[str, str]) -> None:
-        with self._index.transact(retry=True):
-            holder = self._index.get(name, retry=True)
-            if not isinstance(holder, Mapping) or holder.get("host") != socket.gethostname():
-                return
             try:
-                os.kill(int(holder["pid"]), 0)
-            except ProcessLookupError:
-                log.info("taking over the lock of dead process %s", holder["pid"])
+                with self._index.transact(retry=True):
+                    if self._index.get(name, retry=True) == me:
+                        self._index.delete(name, retry=True)
+            except _FAILURES as exc:
+                raise self._failure("releasing a lock", exc) from exc
+
+    def _lock_timeout(
+        self, key: str, timeout: float, holder: Mapping[str, Any], expires: float | None
+    ) -> CacheError:
+        if holder.get("host") not in (None, socket.gethostname()):
+            return CacheError(
+                f"waited {timeout:.0f}s for {key}, locked by process {holder.get('pid')} on host "
+                f"{holder.get('host')} until {_clock(expires)}. Let clickkit finish on "
+                f"{holder.get('host')} (or stop it there) and try again after that time; a "
+                "cache shared between machines is best replaced by one cache_dir per machine."
+            )
+        return CacheError(
+            f"waited {timeout:.0f}s for another process (pid {holder.get('pid')}) working on "
+            f"{key}; try again when it has finished, or stop it."
+        )
+
+    def _break_dead_lock(self, name: tuple[str, str]) -> tuple[dict[str, Any], float | None]:
+        """Remove the lock of a dead process of this host; return the holder and its expiry."""
+        with self._index.transact(retry=True):
+            try:
+                holder, expires = self._index.get(name, expire_time=True, retry=True)
+            except _UNDECODABLE:
                 self._index.delete(name, retry=True)
-            except (PermissionError, ValueError, KeyError):
-                pass
+                return {}, None
+            if not isinstance(holder, Mapping):
+                return {}, None
+            if holder.get("host") == socket.gethostname() and not _alive(holder.get("pid")):
+                log.info("taking over the lock of dead process %s", holder.get("pid"))
+                self._index.delete(name, retry=True)
+            return dict(holder), expires
 
     # -- day frames ------------------------------------------------------------------
 
@@ -232,46 +742,204 @@ class Cache:
         """Where the result file of a request key is downloaded to."""
         return self.root / "downloads" / f"{key}.export"
 
-    def write_day(self, key: str, table: pa.Table) -> dict[str, Any]:
-        """Store a canonical day table atomically; return ``{"rows", "size"}`` for the record."""
-        import pyarrow.parquet as pq
+    def check_writable(self) -> None:
+        """Make sure day files and downloads can be written, before any export is spent.
 
-        path = self.day_path(key)
-        atomic_write(
-            path,
-            lambda tmp: pq.write_table(table, tmp, compression="zstd", write_page_checksum=True),
-        )
-        return {"rows": table.num_rows, "size": path.stat().st_size}
+        Creates and removes a temporary file in ``days/`` and ``downloads/``.
 
-    def read_day(self, key: str, record: Mapping[str, Any] | None = None) -> pa.Table | None:
-        """The stored day table, or ``None`` when it is missing or damaged.
+        Raises
+        ------
+        CacheError
+            Naming the folder, ``cache_dir`` and ``CLICKKIT_CACHE_DIR``.
+        """
+        for sub in ("days", "downloads"):
+            folder = self.root / sub
+            try:
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".probe-")
+                os.close(fd)
+                os.unlink(tmp)
+            except OSError as exc:
+                raise CacheError(
+                    f"the cache folder {folder} is not writable ({exc.strerror or exc}); "
+                    "nothing was exported. Make it a writable folder, or pass cache_dir= (or "
+                    "set CLICKKIT_CACHE_DIR) to another one."
+                ) from None
 
-        A file whose size or row count disagrees with the job record, or whose Parquet
-        checksums fail, is reported (and removed) so the caller fetches it again.
+    @_guarded("writing a day file", files=True)
+    def write_day(
+        self, key: str, table: pa.Table, *, record: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Store a canonical day table atomically; return what its job record needs.
+
+        With ``record``, the Parquet key-value metadata gets, under ``b"clickkit.record"``,
+        the JSON of what rebuilds the record: ``key, account, date, filters,
+        result_format, job_id``, ``result`` (``rows``, and ``final``, ``produced_at``,
+        ``fetched_at`` when ``record["result"]`` has them) and ``extra_columns``.
+
+        Returns
+        -------
+        dict
+            ``{"rows", "size", "content_hash"}``; the hash is blake2b-256 (hex) of the
+            file's bytes.
+
+        Examples
+        --------
+        >>> cache.write_day(key, table, record=record)  # doctest: +SKIP
+        {'rows': 50, 'size': 20480, 'content_hash': '9f2c...'}
         """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        from clickkit.schema import COLUMN_NAMES
+
+        metadata = dict(table.schema.metadata or {})
+        metadata.pop(RECORD_METADATA_KEY, None)  # a table read back carries its old record
+        if record is not None:
+            known = record.get("result") or {}
+            stored = {k: record.get(k) for k in _RECORD_FIELDS}
+            stored.update(
+                v=1,
+                key=key,
+                result={
+                    "rows": table.num_rows,
+                    **{k: known[k] for k in ("final", "produced_at", "fetched_at") if k in known},
+                },
+                extra_columns=[c for c in table.column_names if c not in COLUMN_NAMES],
+            )
+            metadata[RECORD_METADATA_KEY] = json.dumps(stored, sort_keys=True).encode()
+        table = table.replace_schema_metadata(metadata)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd", write_page_checksum=True)
+        data = sink.getvalue()
+        atomic_write(self.day_path(key), lambda tmp: Path(tmp).write_bytes(data))
+        return {"rows": table.num_rows, "size": data.size, "content_hash": _content_hash(data)}
+
+    @_guarded("reading a day file", files=True)
+    def read_day(self, key: str, record: Mapping[str, Any] | None = None) -> pa.Table | None:
+        """The stored day table, or ``None`` when it is missing or damaged.
+
+        The file is read once into memory and checked against the job record (its
+        ``content_hash``, ``size`` and ``rows``), its Parquet page checksums, the schema
+        (known columns with their types, extra columns as recorded in the file) and the
+        record the file carries. A damaged file is reported and removed, so the caller
+        fetches it again through its job.
+        """
+        import pyarrow as pa
+
         path = self.day_path(key)
         try:
-            size = path.stat().st_size
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
         result = (record or {}).get("result") or {}
         try:
-            if result.get("size") not in (None, size):
-                raise ValueError(f"size {size} != recorded {result.get('size')}")
-            table = pq.read_table(path, page_checksum_verification=True)
-            if result.get("rows") not in (None, table.num_rows):
-                raise ValueError(f"rows {table.num_rows} != recorded {result.get('rows')}")
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            log.warning("cached day file %s is damaged (%s); it will be fetched again", path, exc)
-            with contextlib.suppress(OSError):
-                path.unlink()
+            table, _ = self._verify(key, data, result)
+        except (ValueError, pa.ArrowException) as exc:
+            self._discard(path, exc)
             return None
         return table
 
+    def _verify(
+        self, key: str, data: bytes, result: Mapping[str, Any]
+    ) -> tuple[pa.Table, dict[str, Any] | None]:
+        """The table of a day file's bytes and the record stored in it; ValueError if damaged."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if result.get("size") not in (None, len(data)):
+            raise ValueError(f"size {len(data)} != recorded {result.get('size')}")
+        if result.get("content_hash") not in (None, _content_hash(data)):
+            raise ValueError("content hash differs from the recorded one")
+        table = pq.read_table(pa.BufferReader(data), page_checksum_verification=True)
+        if result.get("rows") not in (None, table.num_rows):
+            raise ValueError(f"rows {table.num_rows} != recorded {result.get('rows')}")
+        metadata = dict(table.schema.metadata or {})
+        stored = None
+        if RECORD_METADATA_KEY in metadata:
+            stored = json.loads(metadata.pop(RECORD_METADATA_KEY))
+            if not isinstance(stored, dict) or stored.get("key") != key:
+                raise ValueError("the record stored in the file belongs to another key")
+            if (stored.get("result") or {}).get("rows") not in (None, table.num_rows):
+                raise ValueError("rows differ from the record stored in the file")
+        _check_schema(table.schema, None if stored is None else stored.get("extra_columns"))
+        return table.replace_schema_metadata(metadata or None), stored
+
+    def _discard(self, path: Path, why: BaseException) -> None:
+        log.warning("cached day file %s is damaged (%s); it will be fetched again", path, why)
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+    @_guarded("removing a day file", files=True)
     def drop_day(self, key: str) -> None:
         """Remove a stored day frame (the job record stays)."""
         with contextlib.suppress(FileNotFoundError):
             self.day_path(key).unlink()
+
+
+def _content_hash(data: Any) -> str:
+    """blake2b-256 (hex) of a bytes-like object."""
+    return hashlib.blake2b(memoryview(data), digest_size=32).hexdigest()
+
+
+def _clock(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "an unknown time"
+    return dt.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _check_schema(schema: pa.Schema, extras: list[str] | None) -> None:
+    """Raise ValueError unless a day file's schema is the canonical one.
+
+    Every known column is present with its type; other columns are strings and, when the
+    file records its extra columns, exactly those. So a footer byte that renames
+    ``program_name`` is caught even without a content hash.
+    """
+    import pyarrow as pa
+
+    from clickkit.schema import COLUMNS, arrow_type
+
+    expected = {c.name: arrow_type(c.kind) for c in COLUMNS}
+    seen_extras = []
+    for field in schema:
+        want = expected.pop(field.name, None)
+        if want is None:
+            if extras is not None and field.name not in extras:
+                raise ValueError(f"column {field.name!r} is neither known nor a recorded extra")
+            if field.type != pa.string():
+                raise ValueError(f"extra column {field.name!r} is {field.type}, not string")
+            seen_extras.append(field.name)
+        elif field.type != want:
+            raise ValueError(f"column {field.name!r} is {field.type}, not {want}")
+    if expected:
+        raise ValueError(f"columns missing: {', '.join(sorted(expected))}")
+    if extras is not None and seen_extras != list(extras):
+        raise ValueError(f"extra columns {seen_extras} != recorded {list(extras)}")
+
+
+def _salvage(broken: Path) -> list[tuple[list[Any], Any]]:
+    """The entries of a damaged index that can still be read (job records, ledger, notes)."""
+    out: list[tuple[list[Any], Any]] = []
+    db = broken / "cache.db"
+    if not db.is_file():
+        return out
+    disk = diskcache.JSONDisk(str(broken), compress_level=0)
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return out
+    try:
+        rows = con.execute(
+            "SELECT key, raw, mode, filename, value FROM Cache WHERE expire_time IS NULL"
+        )
+        for db_key, raw, mode, filename, value in rows:
+            try:
+                key = disk.get(db_key, raw)
+                if isinstance(key, list) and key and key[0] in ("job", "ledger", "note"):
+                    out.append((key, disk.fetch(mode, filename, value, False)))
+            except (*_UNDECODABLE, OSError, TypeError):
+                continue
+    except sqlite3.Error:
+        pass  # keep what was read before the damage
+    finally:
+        con.close()
+    return out
