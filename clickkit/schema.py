@@ -7,6 +7,18 @@ Parquet); :func:`to_pandas` turns one or many of them into the DataFrame users s
 ``event_date`` in the account's time zone and the documented enums as categoricals with
 fixed categories (so they survive concatenation across days).
 
+The parsers accept the spellings impact.com's files may use: field names in any case and
+with any separators (``IPAddress``, ``Sub Id 1``, ``PartnerRelated.SubId1``, the pre-v14
+``CampaignId``); booleans as ``true``/``Y``/``yes``/``1``/``t`` and their opposites; money
+as ``0.25``, ``"0.25"``, ``$1,234.50`` or ``-$0.25``; counts as ``250`` or ``250.0``; a BOM
+and CRLF or LF line ends; ``EventDate`` with an offset, ``Z`` or none (then it is wall time
+in the account's ``timezone``). A column whose values still do not read as its type is
+kept as text with a :class:`ParseWarning` rather than failing the day; only unusable
+``id`` or ``event_date`` values raise :class:`ParseError`. The table's schema metadata
+records the schema columns the file lacked (:data:`MISSING_KEY`) and the ``EventDate``
+offsets seen (:data:`OFFSETS_KEY`); :func:`concat_tables` combines days or pages keeping
+both.
+
 Examples
 --------
 >>> table = parse_export(b"Id,EventDate,DeviceType\\nx1,2026-10-05T08:06:24-04:00,PHONE\\n")
@@ -24,7 +36,7 @@ import logging
 import re
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -66,7 +78,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
 
 
 class ParseWarning(UserWarning):
-    """Rows or bytes were dropped or replaced while reading an export."""
+    """Rows or bytes were dropped or replaced, or a column was kept as text, while reading."""
 
 
 @dataclass(frozen=True)
@@ -134,31 +146,97 @@ COLUMNS: tuple[Column, ...] = (
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 _BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 
-# Other spellings seen in impact.com material: the pre-v14 names and nested sub ids.
-_ALIASES: dict[str, str] = {
-    "campaign_id": "program_id",
-    "campaign_name": "program_name",
-    "partner_related_sub_id1": "sub_id1",
-    "partner_related_sub_id2": "sub_id2",
-    "partner_related_sub_id3": "sub_id3",
-}
+#: Schema metadata key: the schema columns the file did not have (added as nulls), as
+#: comma-separated names in schema order; ``b""`` when none.
+MISSING_KEY = b"clickkit.missing"
+#: Schema metadata key: the distinct UTC offsets of a sample of the raw ``EventDate``
+#: values (``b"-05:00,-04:00"``; ``Z`` is ``+00:00``; ``none`` for values without an
+#: offset, listed last); ``b""`` when there were no values.
+OFFSETS_KEY = b"clickkit.offsets"
 
 _NULL_VALUES = ["", "n/a", "N/A"]
-_TRUE_VALUES = ["true", "TRUE", "True", "1", "t", "T", "yes", "YES"]
-_FALSE_VALUES = ["false", "FALSE", "False", "0", "f", "F", "no", "NO"]
+
+
+def _spellings(words: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(s for w in words for s in (w, w.upper(), w.title())))
+
+
+_TRUE_WORDS = ("true", "t", "yes", "y", "1")
+_FALSE_WORDS = ("false", "f", "no", "n", "0")
+# pyarrow matches these exactly, so each word is listed as lower, UPPER and Title case.
+_TRUE_VALUES = _spellings(_TRUE_WORDS)
+_FALSE_VALUES = _spellings(_FALSE_WORDS)
+
+# What pyarrow's typed CSV reader accepts as is; other spellings are read as text first.
+_PLAIN: dict[str, Callable[[str], object]] = {
+    "int": re.compile(r"-?\d+\Z").match,
+    "float": re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z").match,
+    "bool": frozenset(_TRUE_VALUES + _FALSE_VALUES + _NULL_VALUES).__contains__,
+}
+_INT_RE = r"^[+-]?\d+$"
+_FLOAT_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+_THOUSANDS_RE = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$"
+# An EventDate that ends in an offset after a time of day (a bare date has none).
+_HAS_OFFSET_RE = r"[T ]\d{2}[0-9:.,]*\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
+_OFFSET_PART_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.,]*)?\s*(?P<off>Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+_ISO_SHAPE_RE = (
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)?"
+    r"(?:Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_OFFSET_SAMPLE = 4096  # EventDate values looked at for the offsets metadata
+
+
+# ---------------------------------------------------------------------------------------
+# Column names
+
+
+def _loose(field: str) -> str:
+    """A field name without case or separators: ``Sub_Id 1`` and ``SubID1`` -> ``subid1``."""
+    return re.sub(r"[^0-9a-z]+", "", field.lower())
+
+
+# Every spelling of a schema column, loosely: the export name, the schema name, the pre-v14
+# names. Sub ids may also carry their nesting (``PartnerRelated.SubId1``).
+_LOOSE: dict[str, str] = {
+    **{_loose(c.source): c.name for c in COLUMNS},
+    **{_loose(c.name): c.name for c in COLUMNS},
+    "campaignid": "program_id",
+    "campaignname": "program_name",
+}
+_NESTED = re.compile(r"(?:partnerrelated|brandrelated)\d*(subid\d)")
+
+
+def _schema_name(field: str) -> str | None:
+    """The schema column an export field name means, or None for other fields."""
+    key = _loose(field)
+    if key in _LOOSE:
+        return _LOOSE[key]
+    nested = _NESTED.fullmatch(key)
+    return _LOOSE.get(nested.group(1)) if nested else None
+
+
+def _plain_snake(field: str) -> str:
+    """``BrandRelated.AdCampaign`` -> ``ad_campaign``, ``IPAddress`` -> ``ip_address``."""
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", field.strip())
+    name = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
+    return re.sub(r"^(?:partner|brand)_related_(?:\d+_)?(?=.)", "", name)
 
 
 def snake_case(field: str) -> str:
     """Return the schema name for an export field name.
 
+    Schema columns are matched loosely (case, spaces, underscores, dots and dashes do
+    not matter, and the pre-v14 ``Campaign*`` names are understood); other fields are
+    snake_cased.
+
     Examples
     --------
     >>> snake_case("SubId1"), snake_case("PartnerRelated.SubId2"), snake_case("CampaignId")
     ('sub_id1', 'sub_id2', 'program_id')
+    >>> snake_case("Sub Id 3"), snake_case("CPCBid"), snake_case("AdCampaign")
+    ('sub_id3', 'cpc_bid', 'ad_campaign')
     """
-    name = re.sub(r"[^0-9A-Za-z]+", "_", field.strip())
-    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().strip("_")
-    return _ALIASES.get(name, name)
+    return _schema_name(field) or _plain_snake(field)
 
 
 def arrow_type(kind: str) -> pa.DataType:
@@ -183,15 +261,134 @@ def arrow_schema() -> pa.Schema:
 
 
 def empty_table() -> pa.Table:
-    """A canonical table with no rows."""
-    return arrow_schema().empty_table()
+    """A canonical table with no rows (nothing missing, no offsets seen)."""
+    return arrow_schema().with_metadata(_metadata((), set())).empty_table()
+
+
+def _metadata(missing: Iterable[str], offsets: set[str]) -> dict[bytes, bytes]:
+    order = {name: i for i, name in enumerate(COLUMN_NAMES)}
+    names = sorted(set(missing), key=lambda n: (order.get(n, len(order)), n))
+    return {
+        MISSING_KEY: ",".join(names).encode(),
+        OFFSETS_KEY: ",".join(sorted(offsets, key=_offset_minutes)).encode(),
+    }
+
+
+def _meta_set(table: pa.Table, key: bytes) -> set[str] | None:
+    """The names listed under ``key`` in a table's metadata (None when it has no entry)."""
+    value = (table.schema.metadata or {}).get(key)
+    return None if value is None else {v for v in value.decode().split(",") if v}
+
+
+def _offset_minutes(offset: str) -> float:
+    if offset == "none":
+        return float("inf")
+    sign = -1 if offset.startswith("-") else 1
+    return sign * (int(offset[1:3]) * 60 + int(offset[4:6]))
+
+
+def _check_timezone(timezone: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        from clickkit.errors import InvalidRequestError
+
+        raise InvalidRequestError(
+            f"unknown time zone {timezone!r}; pass the account's IANA time zone name, "
+            "e.g. timezone='America/New_York'."
+        ) from None
+    return timezone
 
 
 # ---------------------------------------------------------------------------------------
 # Normalising any Arrow table of export fields to the canonical table
 
 
-def _cast_column(array: pa.ChunkedArray, kind: str, name: str) -> pa.ChunkedArray:
+class _NotText(Exception):
+    """A column holds values (lists, structs) that have no text form."""
+
+
+def _clean_text(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A column as trimmed text, with the export's empty markers as null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pc.cast(array, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise _NotText(str(exc)) from exc
+    text = pc.utf8_trim_whitespace(text)
+    return pc.if_else(pc.is_in(text, pa.array(_NULL_VALUES)), None, text)
+
+
+def _number_text(text: pa.ChunkedArray | pa.Array, kind: str) -> pa.ChunkedArray | pa.Array:
+    """Money and count spellings as plain numbers: ``-$1,234.50`` -> ``-1234.50``."""
+    import pyarrow.compute as pc
+
+    text = pc.replace_substring_regex(text, r"[\p{Sc}\s]+", "")
+    grouped = pc.fill_null(pc.match_substring_regex(text, _THOUSANDS_RE), False)
+    text = pc.if_else(grouped, pc.replace_substring(text, ",", ""), text)
+    if kind == "int":  # 250.0 is a count written by a float formatter
+        text = pc.replace_substring_regex(text, r"^([+-]?\d+)\.0*$", r"\1")
+    return text
+
+
+def _python_ok(text: pa.ChunkedArray | pa.Array, kind: str) -> pa.Array:
+    """Which values Python can read as ``kind``; for the rare values Arrow refuses."""
+    import pyarrow as pa
+
+    def ok(value: str | None) -> bool | None:
+        if value is None:
+            return None
+        try:
+            number = int(value) if kind == "int" else float(value)
+        except ValueError:
+            return False
+        return kind != "int" or -(2**63) <= number < 2**63
+
+    return pa.array([ok(v) for v in text.to_pylist()], pa.bool_())
+
+
+def _typed(
+    text: pa.ChunkedArray | pa.Array, kind: str
+) -> tuple[pa.ChunkedArray | pa.Array | None, pa.ChunkedArray | pa.Array | None]:
+    """``(values, None)`` when every value of ``text`` reads as ``kind``, else ``(None, ok)``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if kind == "bool":
+        lowered = pc.utf8_lower(text)
+        truthy = pc.is_in(lowered, pa.array(list(_TRUE_WORDS)))
+        falsy = pc.is_in(lowered, pa.array(list(_FALSE_WORDS)))
+        ok = pc.or_(truthy, falsy)
+        if pc.all(pc.or_(ok, pc.is_null(text))).as_py() is False:
+            return None, ok
+        return pc.if_else(truthy, True, pc.if_else(falsy, False, pa.scalar(None, pa.bool_()))), None
+    target = arrow_type(kind)
+    try:
+        return pc.cast(text, target), None
+    except pa.ArrowInvalid:
+        pass
+    cleaned = _number_text(text, kind)
+    ok = pc.match_substring_regex(cleaned, _INT_RE if kind == "int" else _FLOAT_RE)
+    if pc.all(pc.or_(pc.fill_null(ok, False), pc.is_null(text))).as_py() is False:
+        return None, ok
+    try:
+        return pc.cast(cleaned, target), None
+    except pa.ArrowInvalid:  # e.g. an integer beyond int64
+        return None, _python_ok(cleaned, kind)
+
+
+def _cast_column(
+    array: pa.ChunkedArray | pa.Array, kind: str, name: str
+) -> pa.ChunkedArray | pa.Array:
+    """One column in its schema type; text (with a :class:`ParseWarning`) when it won't go.
+
+    ``event_date`` is converted by :func:`_event_dates`; an ``id`` with no text form
+    raises :class:`ParseError`.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -201,63 +398,324 @@ def _cast_column(array: pa.ChunkedArray, kind: str, name: str) -> pa.ChunkedArra
     if pa.types.is_null(array.type):
         return pa.nulls(len(array), target)
     if kind in ("string", "enum"):
-        return pc.cast(array, pa.string())
-    # Numbers, booleans and dates may arrive as text (JSON, XML, odd CSV): clean it first.
-    text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
-    text = pc.if_else(pc.is_in(text, pa.array(_NULL_VALUES)), None, text)
+        try:
+            return pc.cast(array, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            if name == "id":
+                raise ParseError(
+                    f"column 'id' holds values of type {array.type}, not text ids; the file "
+                    "is not a click export or is damaged. Download it again."
+                ) from exc
+            # A nested value kept whole: its JSON text is the honest string form.
+            return pa.array(
+                [None if v is None else json.dumps(v, default=str) for v in array.to_pylist()],
+                pa.string(),
+            )
     try:
-        if kind == "bool":
-            lowered = pc.utf8_lower(text)
-            truthy = pc.is_in(lowered, pa.array([v.lower() for v in _TRUE_VALUES]))
-            falsy = pc.is_in(lowered, pa.array([v.lower() for v in _FALSE_VALUES]))
-            if pc.any(pc.and_(pc.is_valid(lowered), pc.invert(pc.or_(truthy, falsy)))).as_py():
-                raise ValueError("not a boolean")
-            return pc.if_else(truthy, True, pc.if_else(falsy, False, pa.scalar(None, pa.bool_())))
-        if kind == "datetime":
-            return pc.cast(pc.cast(text, pa.timestamp("s", tz="UTC")), target)
-        if kind == "int":
-            return pc.cast(pc.cast(text, pa.float64()), pa.int64())
+        text = _clean_text(array)
+    except _NotText:
+        text = pa.array(
+            [None if v is None else json.dumps(v, default=str) for v in array.to_pylist()],
+            pa.string(),
+        )
+        ok = pa.array([False if v is not None else None for v in text.to_pylist()], pa.bool_())
+        values = None
+    else:
+        values, ok = _typed(text, kind)
+    if values is not None:
+        return values
+    bad = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(ok, False)))
+    count = pc.sum(bad).as_py() or 0
+    example = text.filter(bad)[0].as_py()
+    warnings.warn(
+        f"column {name!r}: {count} of {pc.count(text).as_py()} values are not {kind} "
+        f"(e.g. {example!r}); the column is kept as text.",
+        ParseWarning,
+        stacklevel=5,
+    )
+    return text
+
+
+def _instants(text: pa.ChunkedArray | pa.Array, *, aware: bool) -> pa.ChunkedArray | pa.Array:
+    """ISO-8601 text as ms timestamps: UTC when ``aware`` (offsets required), else wall time.
+
+    Raises ``pyarrow.ArrowInvalid`` for a value that is not such a date.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    zone = "UTC" if aware else None
+    target = pa.timestamp("ms", tz=zone)
+    try:
         return pc.cast(text, target)
-    except (pa.ArrowInvalid, ValueError) as exc:
+    except pa.ArrowInvalid:
+        # Sub-millisecond digits do not fit ms directly; nanoseconds then truncate.
+        return pc.cast(pc.cast(text, pa.timestamp("ns", tz=zone)), target, safe=False)
+
+
+def _bad_dates(text: pa.ChunkedArray | pa.Array, has_offset: pa.ChunkedArray | pa.Array) -> None:
+    """Raise ParseError naming how many ``event_date`` values are not dates."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    shaped = pc.fill_null(pc.match_substring_regex(text, _ISO_SHAPE_RE), False)
+    bad = pc.and_(pc.is_valid(text), pc.invert(shaped))
+    if not pc.any(bad).as_py():
+        # Every value looks like a date, so Arrow refused a few (month 13...): find them.
+        counts = pc.value_counts(text.filter(pc.is_valid(text)))
+        refused = set()
+        for item in counts.to_pylist():
+            value = item["values"]
+            aware = bool(pc.match_substring_regex(pa.array([value]), _HAS_OFFSET_RE)[0].as_py())
+            try:
+                _instants(pa.array([value]), aware=aware)
+            except pa.ArrowInvalid:
+                refused.add(value)
+        bad = pc.is_in(text, pa.array(sorted(refused), pa.string()))
+    count = pc.sum(bad).as_py() or 0
+    example = text.filter(bad)[0].as_py() if count else None
+    raise ParseError(
+        f"column 'event_date': {count} of {pc.count(text).as_py()} values are not ISO-8601 "
+        f"dates (e.g. {example!r}); clicks without a time cannot be placed in a day. The "
+        "file may be damaged or not a click export; download it again or check its source."
+    )
+
+
+def _event_dates(column: pa.ChunkedArray | pa.Array, timezone: str) -> pa.ChunkedArray | pa.Array:
+    """``EventDate`` values as UTC instants.
+
+    A value with an offset (or ``Z``) is that instant. A value without one is wall time in
+    ``timezone``: an ambiguous time (the repeated hour when DST ends) is the earlier
+    instant, a nonexistent one (the skipped hour) moves forward to the end of the gap.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    target = arrow_type("datetime")
+    if pa.types.is_timestamp(column.type):
+        if column.type.tz is None:
+            local = pc.assume_timezone(column, timezone, ambiguous="earliest", nonexistent="latest")
+            return pc.cast(local, target, safe=False)
+        return pc.cast(column, target, safe=False)
+    if pa.types.is_null(column.type):
+        return pa.nulls(len(column), target)
+    try:
+        # The usual file: every value has an offset. Arrow refuses a value without one
+        # here ("expected a zone offset"), so no wall time is ever read as UTC.
+        return _instants(column, aware=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        text = _clean_text(column)
+    except _NotText as exc:
         raise ParseError(
-            f"column {name!r} holds values that are not {kind} ({exc}). The file may be "
-            "damaged or not a click export; download it again or check its source."
+            f"column 'event_date' holds values of type {column.type}, not dates; the file is "
+            "not a click export or is damaged. Download it again."
         ) from exc
+    has_offset = pc.fill_null(pc.match_substring_regex(text, _HAS_OFFSET_RE), False)
+    null = pa.scalar(None, pa.string())
+    try:
+        aware = _instants(pc.if_else(has_offset, text, null), aware=True)
+        wall = _instants(pc.if_else(has_offset, null, text), aware=False)
+    except pa.ArrowInvalid:
+        _bad_dates(text, has_offset)
+        raise  # not reached: _bad_dates raises
+    local = pc.assume_timezone(wall, timezone, ambiguous="earliest", nonexistent="latest")
+    return pc.if_else(has_offset, aware, pc.cast(local, target))
 
 
-def normalise(table: pa.Table) -> pa.Table:
+def _sample(array: pa.ChunkedArray | pa.Array, size: int) -> pa.ChunkedArray | pa.Array:
+    """Up to ``size`` values spread evenly over ``array``, the first and last included."""
+    import numpy as np
+
+    n = len(array)
+    if n <= size:
+        return array
+    return array.take(np.unique(np.linspace(0, n - 1, size).astype(np.int64)))
+
+
+def _offsets(column: pa.ChunkedArray | pa.Array) -> set[str]:
+    """The distinct UTC offsets of a sample of raw ``EventDate`` values (``none``: no offset)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sample = _sample(column, _OFFSET_SAMPLE)
+    if pa.types.is_timestamp(column.type):
+        # Already instants (a table typed elsewhere): the offsets of its own time zone.
+        if column.type.tz is None:
+            return {"none"} if pc.count(sample).as_py() else set()
+        found = set()
+        for value in sample.to_pylist():
+            if value is not None:
+                delta = value.utcoffset()
+                minutes = int(delta.total_seconds() // 60)
+                sign = "-" if minutes < 0 else "+"
+                found.add(f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+        return found
+    if not (pa.types.is_string(sample.type) or pa.types.is_large_string(sample.type)):
+        try:
+            sample = _clean_text(sample)
+        except _NotText:
+            return set()
+    else:
+        sample = pc.utf8_trim_whitespace(sample)
+    parts = pc.extract_regex(sample, _OFFSET_PART_RE)
+    found = set()
+    for part in pc.unique(pc.struct_field(parts, 0)).to_pylist():
+        if part is None:  # not a date at all: reported by the parser, not here
+            continue
+        if part == "":
+            found.add("none")
+        elif part in ("Z", "z"):
+            found.add("+00:00")
+        else:
+            digits = part[1:].replace(":", "").ljust(4, "0")
+            found.add(f"{part[0]}{digits[:2]}:{digits[2:]}")
+    return found
+
+
+def _unique_name(name: str, taken: Mapping[str, Any]) -> str:
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name}_{n}" in taken:
+        n += 1
+    return f"{name}_{n}"
+
+
+def normalise(table: pa.Table, *, timezone: str = "UTC") -> pa.Table:
     """Rename, type and order an Arrow table of export fields into the canonical table.
 
-    Known columns come first in schema order (missing ones are added as nulls); unknown
-    extra columns are kept after them, as strings.
+    Known columns come first in schema order (missing ones are added as nulls and listed
+    under :data:`MISSING_KEY` in the schema metadata); unknown extra columns are kept
+    after them, snake_cased, as strings. A known column whose values do not all read as
+    its type is kept as text with a :class:`ParseWarning`. The distinct offsets of the
+    raw ``EventDate`` values are recorded under :data:`OFFSETS_KEY`. A canonical table
+    goes through unchanged (its metadata kept).
 
     Parameters
     ----------
     table : pyarrow.Table
-        Columns named as in the export (``EventDate``) or already in snake_case.
+        Columns named as in the export (``EventDate``, ``Sub Id 1``...) or in snake_case.
+    timezone : str
+        The account's IANA time zone: ``EventDate`` values without an offset are wall
+        time there.
 
     Returns
     -------
     pyarrow.Table
+
+    Raises
+    ------
+    ParseError
+        ``id`` or ``event_date`` holds values that are not ids or dates.
     """
     import pyarrow as pa
 
     by_name: dict[str, pa.ChunkedArray] = {}
-    for field_name, column in zip(table.column_names, table.columns, strict=True):
-        by_name.setdefault(snake_case(field_name), column)
+    for i, (field_name, column) in enumerate(zip(table.column_names, table.columns, strict=True)):
+        name = snake_case(field_name) or f"column_{i + 1}"
+        if name in by_name:  # a second spelling of one column: kept, under its own name
+            name = _unique_name(_plain_snake(field_name) or f"column_{i + 1}", by_name)
+        by_name[name] = column
+    missing = _meta_set(table, MISSING_KEY) or set()
+    offsets = _meta_set(table, OFFSETS_KEY)
     n = table.num_rows
     arrays: list[pa.ChunkedArray | pa.Array] = []
     fields: list[pa.Field] = []
     for col in COLUMNS:
-        if col.name in by_name:
-            arrays.append(_cast_column(by_name.pop(col.name), col.kind, col.name))
-        else:
+        column = by_name.pop(col.name, None)
+        if column is None:
+            missing.add(col.name)
             arrays.append(pa.nulls(n, arrow_type(col.kind)))
-        fields.append(pa.field(col.name, arrow_type(col.kind)))
+        elif col.kind == "datetime":
+            if offsets is None or not pa.types.is_timestamp(column.type):
+                offsets = _offsets(column)
+            arrays.append(_event_dates(column, timezone))
+        else:
+            arrays.append(_cast_column(column, col.kind, col.name))
+        fields.append(pa.field(col.name, arrays[-1].type))
     for extra, column in by_name.items():
         arrays.append(_cast_column(column, "string", extra))
         fields.append(pa.field(extra, pa.string()))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    metadata = _metadata(missing, offsets or set())
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata))
+
+
+def _is_text(type_: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return (
+        pa.types.is_string(type_)
+        or pa.types.is_large_string(type_)
+        or pa.types.is_dictionary(type_)
+    )
+
+
+def concat_tables(tables: Sequence[pa.Table]) -> pa.Table:
+    """Concatenate canonical tables (days, pages) into one.
+
+    A column that is text in some tables and typed in others (a day whose ``payout`` had
+    a value that is not a number) becomes text in all; a column that only some tables
+    have is null in the others. In the metadata a column is missing when it is missing
+    from any table, and the offsets are those seen in any table.
+
+    Parameters
+    ----------
+    tables : sequence of pyarrow.Table
+        Canonical tables, e.g. from :func:`parse_export` or the cache.
+
+    Returns
+    -------
+    pyarrow.Table
+        :func:`empty_table` for an empty sequence.
+
+    Examples
+    --------
+    >>> a = parse_export(b"Id,Payout\\nx,0.25\\n")
+    >>> b = parse_export(b"Id,Payout\\ny,soon\\n")  # doctest: +SKIP
+    >>> concat_tables([a, b])["payout"].to_pylist()  # doctest: +SKIP
+    ['0.25', 'soon']
+    """
+    import pyarrow as pa
+
+    tables = list(tables)
+    if not tables:
+        return empty_table()
+    seen = dict.fromkeys(name for t in tables for name in t.column_names)
+    names = [n for n in COLUMN_NAMES if n in seen] + [n for n in seen if n not in _BY_NAME]
+    types: dict[str, pa.DataType] = {}
+    for name in names:
+        found = {
+            t.schema.field(name).type
+            for t in tables
+            if name in t.column_names and not pa.types.is_null(t.schema.field(name).type)
+        }
+        if len(found) == 1:
+            types[name] = found.pop()
+        elif name not in _BY_NAME or any(_is_text(t) for t in found):
+            types[name] = pa.string()  # typed in one day, text in another: text in all
+        else:  # all null, or timestamp units changed by a Parquet round trip
+            types[name] = arrow_type(_BY_NAME[name].kind)
+    missing: set[str] = set()
+    offsets: set[str] = set()
+    aligned = []
+    for t in tables:
+        missing |= _meta_set(t, MISSING_KEY) or set()
+        offsets |= _meta_set(t, OFFSETS_KEY) or set()
+        arrays = [
+            t[name].cast(types[name])
+            if name in t.column_names
+            else pa.nulls(t.num_rows, types[name])
+            for name in names
+        ]
+        aligned.append(
+            pa.Table.from_arrays(
+                arrays, schema=pa.schema([pa.field(name, types[name]) for name in names])
+            )
+        )
+    combined = pa.concat_tables(aligned)
+    return combined.replace_schema_metadata(_metadata(missing, offsets))
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,25 +754,6 @@ def sniff_format(data: bytes) -> ResultFormat:
     return "CSV"
 
 
-def _csv_types(header: Sequence[str] = ()) -> dict[str, pa.DataType]:
-    """Arrow types for CSV columns: the schema's, and text for the header's other names.
-
-    Typing every column up front means pyarrow never infers a type from the first block,
-    so the block size cannot change a result, and extra columns stay verbatim text.
-    """
-    import pyarrow as pa
-
-    types: dict[str, pa.DataType] = {}
-    for col in COLUMNS:
-        for name in (col.source, col.name):
-            types[name] = arrow_type(col.kind)
-    for name in header:
-        if name not in types:
-            known = _BY_NAME.get(snake_case(name))
-            types[name] = arrow_type(known.kind) if known else pa.string()
-    return types
-
-
 def _csv_header(data: bytes) -> list[str]:
     """The column names on the first line of a CSV export (empty when unreadable)."""
     end = data.find(b"\n")
@@ -323,6 +762,52 @@ def _csv_header(data: bytes) -> list[str]:
         return next(csv.reader([line]), [])
     except csv.Error:
         return []
+
+
+def _csv_sample(data: bytes, width: int, size: int = 1 << 16) -> list[list[str]]:
+    """The whole rows among the first ``size`` bytes after the header (cheap: Python csv)."""
+    head = data[:size]
+    cut = head if len(data) <= size else head[: head.rfind(b"\n") + 1]
+    try:
+        rows = list(csv.reader(io.StringIO(cut.decode("utf-8", errors="replace"))))
+    except csv.Error:
+        return []
+    if len(data) > size and rows:
+        rows.pop()  # may end inside a quoted value cut short
+    return [row for row in rows[1:] if len(row) == width]
+
+
+def _csv_types(header: Sequence[str], data: bytes = b"") -> dict[str, pa.DataType]:
+    """Arrow types for the CSV columns, given to pyarrow's reader up front.
+
+    Schema columns under any spelling of their name get their type, so the usual file is
+    typed in one pass; the rest is read verbatim as text. A typed column whose values in
+    the first rows are spelled in a way pyarrow does not read (``$0.25``, ``250.0``, ``
+    yes``) is read as text and converted by :func:`normalise`. ``EventDate`` is always
+    read as text: converting it afterwards is as fast, keeps the raw offsets for the
+    metadata and never takes wall time for UTC.
+    """
+    import pyarrow as pa
+
+    types: dict[str, pa.DataType] = {}
+    checks: dict[int, Callable[[str], object]] = {}
+    for i, name in enumerate(header):
+        known = _schema_name(name)
+        kind = _BY_NAME[known].kind if known else "string"
+        if kind in _PLAIN and name not in types:
+            types[name] = arrow_type(kind)
+            checks[i] = _PLAIN[kind]
+        else:
+            types[name] = pa.string()
+    if checks and data:
+        nulls = set(_NULL_VALUES)
+        for row in _csv_sample(data, len(header)):
+            for i, check in list(checks.items()):
+                value = row[i]
+                if value not in nulls and not check(value):
+                    types[header[i]] = pa.string()
+                    del checks[i]
+    return types
 
 
 def _read_csv(data: bytes) -> pa.Table:
@@ -337,14 +822,11 @@ def _read_csv(data: bytes) -> pa.Table:
 
     header = _csv_header(data)
     convert = pacsv.ConvertOptions(
-        column_types=_csv_types(header),
+        column_types=_csv_types(header, data),
         null_values=_NULL_VALUES,
         strings_can_be_null=True,
         true_values=_TRUE_VALUES,
         false_values=_FALSE_VALUES,
-        # The ISO8601 *parser object*: the string "ISO8601" would be taken as a strptime
-        # format, fail on every row and send each file down the slow text fallback.
-        timestamp_parsers=[pacsv.ISO8601],
     )
     parse = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip_row)
     # Blocks of 1 MiB keep both cores busy; 16 MiB blocks made reads 1.5x slower.
@@ -357,8 +839,8 @@ def _read_csv(data: bytes) -> pa.Table:
         message = str(exc)
         if "UTF8" in message or "utf8" in message or "UTF-8" in message:
             raise UnicodeError(message) from exc
-        # A value of the wrong type in a typed column: read as text and let normalise
-        # name the column.
+        # A value spelled otherwise past the sampled rows: read as text and let
+        # normalise convert each column (or keep it as text and say so).
         log.debug("typed CSV read failed (%s); retrying as text", message)
         convert.column_types = {name: pa.string() for name in header}
         skipped.clear()  # the retry meets the same malformed rows again
@@ -369,20 +851,29 @@ def _read_csv(data: bytes) -> pa.Table:
         warnings.warn(
             f"{len(skipped)} malformed CSV row(s) were dropped (wrong number of fields).",
             ParseWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return table
 
 
-def parse_csv(data: bytes) -> pa.Table:
+def parse_csv(data: bytes, *, timezone: str = "UTC") -> pa.Table:
     """Parse a CSV click export into the canonical table.
 
     Uses pyarrow's CSV reader with the column types given up front (the fast path).
     Malformed rows are dropped with a :class:`ParseWarning` naming the count; bytes that
-    are not UTF-8 are replaced (U+FFFD) with a warning.
+    are not UTF-8 are replaced (U+FFFD) with a warning. A UTF-8 BOM and CRLF or LF line
+    ends are accepted.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    timezone : str
+        The account's IANA time zone, for ``EventDate`` values without an offset.
     """
     import pyarrow as pa
 
+    _check_timezone(timezone)
     data = data.removeprefix(b"\xef\xbb\xbf")
     if _blank(data):
         return empty_table()
@@ -400,14 +891,18 @@ def parse_csv(data: bytes) -> pa.Table:
         table = _read_csv(text.encode("utf-8"))
     except pa.ArrowInvalid as exc:
         raise ParseError(f"cannot read the CSV export: {exc}") from exc
-    return normalise(table)
+    return normalise(table, timezone=timezone)
 
 
 def _text(value: Any) -> str | None:
     """A JSON/XML value as export text."""
     if value is None:
         return None
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Mapping | list):
+        return json.dumps(value, default=str)
+    return str(value)
 
 
 def _column_array(values: list[Any]) -> pa.Array:
@@ -422,6 +917,8 @@ def _column_array(values: list[Any]) -> pa.Array:
     if pa.types.is_string(array.type):
         blank = pc.is_in(array, pa.array(_NULL_VALUES))
         array = pc.if_else(blank, pa.scalar(None, pa.string()), array)
+    elif pa.types.is_struct(array.type) or pa.types.is_list(array.type):
+        pass  # a nested value where a plain one belongs: normalise says what to do
     elif not (pa.types.is_boolean(array.type) or pa.types.is_null(array.type)):
         array = pc.cast(array, pa.string())
     return array
@@ -431,41 +928,52 @@ def _records_to_table(records: Sequence[Mapping[str, Any]]) -> pa.Table:
     """Build a table from JSON/XML records, column by column (fast for big days).
 
     Nested ``PartnerRelated`` / ``BrandRelated`` values (a list of one object, or an
-    object) are flattened: their fields become columns.
+    object) are flattened: their fields become columns. A field given both nested and
+    flat (in different records) becomes one column.
     """
     import pyarrow as pa
 
     if not records:
         return empty_table()
     keys = list(dict.fromkeys(k for r in records[:1000] for k in r))
-    keys += [k for k in set().union(*(r.keys() for r in records)) if k not in keys]
-    columns: dict[str, pa.Array] = {}
+    keys += [k for k in dict.fromkeys(k for r in records for k in r) if k not in keys]
+    columns: dict[str, list[Any]] = {}
+
+    def add(name: str, values: list[Any]) -> None:
+        if name not in columns:
+            columns[name] = values
+        else:  # first value present wins
+            columns[name] = [
+                a if a is not None and a != "" else b
+                for a, b in zip(columns[name], values, strict=True)
+            ]
+
     for key in keys:
         values = [r.get(key) for r in records]
         sample = next((v for v in values if v is not None and v != ""), None)
-        if isinstance(sample, Mapping | list):
+        # Plain schema fields (Id, EventDate...) are never flattened: a nested value
+        # there is an error that normalise reports.
+        if isinstance(sample, Mapping | list) and _schema_name(key) is None:
             nested = [(v[0] if v else {}) if isinstance(v, list) else (v or {}) for v in values]
             nested = [n if isinstance(n, Mapping) else {} for n in nested]
             for sub in dict.fromkeys(k for n in nested for k in n):
-                if sub not in columns:
-                    columns[sub] = _column_array([n.get(sub) for n in nested])
-        elif key not in columns:
-            columns[key] = _column_array(values)
-    return pa.table(columns)
+                add(sub, [n.get(sub) for n in nested])
+        else:
+            add(key, values)
+    return pa.table({name: _column_array(values) for name, values in columns.items()})
 
 
-def parse_json(data: bytes) -> pa.Table:
-    """Parse a JSON click export (``{"Clicks": [...]}`` or a bare array).
-
-    Nested ``PartnerRelated`` / ``BrandRelated`` objects are flattened into columns.
-    """
+def _json_records(data: bytes) -> list[Any]:
+    data = data.removeprefix(b"\xef\xbb\xbf")
     try:
         import orjson
 
-        document = orjson.loads(data)
+        loads: Callable[[bytes], Any] = orjson.loads
     except ImportError:
-        document = json.loads(data)
-    except ValueError as exc:
+        loads = json.loads
+    try:
+        document = loads(data)
+    except ValueError as exc:  # orjson's and json's decode errors are ValueErrors
         raise ParseError(f"the JSON export is not valid JSON: {exc}") from exc
     if isinstance(document, dict):
         records = next(
@@ -483,34 +991,73 @@ def parse_json(data: bytes) -> pa.Table:
         raise ParseError("the JSON export is neither an object nor a list of clicks.")
     if not isinstance(records, list):
         raise ParseError("the JSON export's 'Clicks' entry is not a list.")
-    return normalise(_records_to_table(records))
+    if not all(isinstance(r, dict) for r in records):
+        raise ParseError("the JSON export's 'Clicks' list holds entries that are not objects.")
+    return records
 
 
-def parse_xml(data: bytes) -> pa.Table:
-    """Parse an XML click export (``<ImpactRadiusResponse><Clicks><Click>...``)."""
+def parse_json(data: bytes, *, timezone: str = "UTC") -> pa.Table:
+    """Parse a JSON click export (``{"@page":..,"Clicks": [...]}`` or a bare array).
+
+    Values may be strings or typed (numbers, booleans). Nested ``PartnerRelated`` /
+    ``BrandRelated`` objects (or lists of one object) are flattened into columns.
+
+    Parameters
+    ----------
+    data : bytes
+        The document (one result page).
+    timezone : str
+        The account's IANA time zone, for ``EventDate`` values without an offset.
+    """
+    _check_timezone(timezone)
+    return normalise(_records_to_table(_json_records(data)), timezone=timezone)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]  # without an XML namespace
+
+
+def parse_xml(data: bytes, *, timezone: str = "UTC") -> pa.Table:
+    """Parse an XML click export (``<ImpactRadiusResponse><Clicks><Click>...``).
+
+    Parameters
+    ----------
+    data : bytes
+        The document (one result page).
+    timezone : str
+        The account's IANA time zone, for ``EventDate`` values without an offset.
+    """
+    _check_timezone(timezone)
 
     def records() -> Iterable[dict[str, Any]]:
         for _, element in ET.iterparse(io.BytesIO(data), events=("end",)):
-            if element.tag != "Click":
+            if _local(element.tag) != "Click":
                 continue
             record: dict[str, Any] = {}
             for child in element:
                 if len(child):
-                    record[child.tag] = [
-                        {g.tag: g.text or "" for g in child.iter() if g is not child and not len(g)}
+                    record[_local(child.tag)] = [
+                        {
+                            _local(g.tag): g.text or ""
+                            for g in child.iter()
+                            if g is not child and not len(g)
+                        }
                     ]
                 else:
-                    record[child.tag] = child.text or ""
+                    record[_local(child.tag)] = child.text or ""
             element.clear()
             yield record
 
     try:
-        return normalise(_records_to_table(list(records())))
+        rows = list(records())
     except ET.ParseError as exc:
         raise ParseError(f"the XML export is not well-formed XML: {exc}") from exc
+    return normalise(_records_to_table(rows), timezone=timezone)
 
 
-def parse_export(source: bytes | str | Path, result_format: str | None = None) -> pa.Table:
+def parse_export(
+    source: bytes | str | Path, result_format: str | None = None, *, timezone: str = "UTC"
+) -> pa.Table:
     """Parse an export file (CSV, JSON or XML, sniffed when not given) to the canonical table.
 
     Parameters
@@ -519,16 +1066,32 @@ def parse_export(source: bytes | str | Path, result_format: str | None = None) -
         The file's bytes or its path.
     result_format : {"CSV", "JSON", "XML"}, optional
         The format; sniffed from the content when omitted.
+    timezone : str
+        The account's IANA time zone. ``EventDate`` values with an offset (or ``Z``) are
+        those instants; values without one are wall time in this zone (the earlier
+        instant in the repeated hour when DST ends, the end of the gap in the skipped
+        one). ``event_date`` is stored in UTC either way.
 
     Returns
     -------
     pyarrow.Table
+        Schema metadata: :data:`MISSING_KEY` (schema columns the file lacked) and
+        :data:`OFFSETS_KEY` (the ``EventDate`` offsets seen).
 
     Raises
     ------
     ParseError
-        The content is not a click export (an HTML page, broken JSON/XML...).
+        The content is not a click export (an HTML page, broken JSON/XML...), or its
+        ``id`` or ``event_date`` values are unusable. Other columns with values that do
+        not read as their type are kept as text with a :class:`ParseWarning`.
+
+    Examples
+    --------
+    >>> t = parse_export(b"Id,EventDate\\na,2026-11-01T01:30:00\\n", timezone="America/New_York")
+    >>> t["event_date"][0].as_py().isoformat(), t.schema.metadata[OFFSETS_KEY]
+    ('2026-11-01T05:30:00+00:00', b'none')
     """
+    _check_timezone(timezone)
     data = _as_bytes(source)
     if _blank(data):
         warnings.warn(
@@ -541,7 +1104,39 @@ def parse_export(source: bytes | str | Path, result_format: str | None = None) -
     fmt = (result_format or sniffed).upper()
     if fmt not in RESULT_FORMATS:
         raise ParseError(f"unknown result format {result_format!r}; use CSV, JSON or XML.")
-    return {"CSV": parse_csv, "JSON": parse_json, "XML": parse_xml}[fmt](data)
+    parser = {"CSV": parse_csv, "JSON": parse_json, "XML": parse_xml}[fmt]
+    return parser(data, timezone=timezone)
+
+
+def parse_pages(
+    sources: Sequence[bytes | str | Path],
+    result_format: str | None = None,
+    *,
+    timezone: str = "UTC",
+) -> pa.Table:
+    """Parse the result pages of one export (each a whole JSON/XML document) as one table.
+
+    Parameters
+    ----------
+    sources : sequence of bytes, str or Path
+        The pages in order, as bytes or paths.
+    result_format, timezone
+        As for :func:`parse_export`.
+
+    Returns
+    -------
+    pyarrow.Table
+        The pages' rows in order, combined with :func:`concat_tables`.
+
+    Examples
+    --------
+    >>> pages = [b'{"@page":"1","Clicks":[{"Id":"a"}]}', b'{"@page":"2","Clicks":[{"Id":"b"}]}']
+    >>> parse_pages(pages)["id"].to_pylist()
+    ['a', 'b']
+    """
+    return concat_tables(
+        [parse_export(source, result_format, timezone=timezone) for source in sources]
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -600,7 +1195,8 @@ def to_pandas(
     Parameters
     ----------
     table : pyarrow.Table
-        From :func:`parse_export`, the cache, or ``pyarrow.concat_tables`` of those.
+        From :func:`parse_export`, the cache, or :func:`concat_tables` of those. A
+        column kept as text (see :func:`normalise`) becomes a ``str`` column.
     timezone : str
         IANA name of the account's time zone; ``event_date`` is converted to it.
     categories : mapping, optional
@@ -611,7 +1207,8 @@ def to_pandas(
     -------
     pandas.DataFrame
         Nullable ``Int64``/``Float64``/``boolean`` columns, ``category`` enums with the
-        documented categories first, ``str`` text, tz-aware ``event_date``.
+        documented categories first, ``str`` text, tz-aware ``event_date``. The
+        schema metadata (:data:`MISSING_KEY`, :data:`OFFSETS_KEY`) is not carried over.
     """
     import pandas as pd
     import pyarrow as pa
@@ -657,7 +1254,8 @@ def load_export(path: str | Path, *, timezone: str = "UTC") -> pd.DataFrame:
     path : str or Path
         The file.
     timezone : str
-        The account's time zone for ``event_date``.
+        The account's IANA time zone: ``EventDate`` values without an offset are read as
+        wall time there, and ``event_date`` is shown in it.
 
     Examples
     --------
@@ -669,7 +1267,7 @@ def load_export(path: str | Path, *, timezone: str = "UTC") -> pd.DataFrame:
         from clickkit.errors import InvalidRequestError
 
         raise InvalidRequestError(f"no such file: {path}. Check the path.")
-    return to_pandas(parse_export(path), timezone)
+    return to_pandas(parse_export(path, timezone=timezone), timezone)
 
 
 def filter_table(
@@ -692,11 +1290,17 @@ def filter_table(
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    def ids_in(column: pa.ChunkedArray, ids: Sequence[int]) -> pa.ChunkedArray:
+        if pa.types.is_integer(column.type):
+            return pc.is_in(column, pa.array(ids, pa.int64()))
+        # A day whose ids were kept as text: compare the text of the wanted ids.
+        return pc.is_in(pc.utf8_trim_whitespace(column), pa.array([str(i) for i in ids]))
+
     masks = []
     if program_ids:
-        masks.append(pc.is_in(table["program_id"], pa.array(program_ids, pa.int64())))
+        masks.append(ids_in(table["program_id"], program_ids))
     if ad_ids:
-        masks.append(pc.is_in(table["ad_id"], pa.array(ad_ids, pa.int64())))
+        masks.append(ids_in(table["ad_id"], ad_ids))
     if sub_ids:
         values = pa.array(sub_ids, pa.string())
         masks.append(
@@ -706,7 +1310,10 @@ def filter_table(
             )
         )
     if unique:
-        masks.append(pc.fill_null(table["unique_click"], False))
+        flags = table["unique_click"]
+        if not pa.types.is_boolean(flags.type):  # kept as text: its true spellings count
+            flags = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(flags)), pa.array(_TRUE_WORDS))
+        masks.append(pc.fill_null(flags, False))
     if not masks:
         return table
     mask = masks[0]

@@ -148,9 +148,16 @@ def test_non_utf8_bytes_are_replaced_with_a_warning() -> None:
     assert df["customer_city"].tolist() == ["S\ufffdo Paulo", "Lyon"]
 
 
-def test_wrong_typed_value_names_the_column() -> None:
-    with pytest.raises(ck.ParseError, match="program_id"):
-        schema.parse_export(b"Id,ProgramId\na,twelve\n")
+def test_wrong_typed_value_keeps_the_column_as_text_and_names_it() -> None:
+    with pytest.warns(schema.ParseWarning, match="'program_id': 1 of 2 values are not int"):
+        table = schema.parse_export(b"Id,ProgramId\na,twelve\nb,12\n")
+    assert table["program_id"].type == pa.string()
+    assert table["program_id"].to_pylist() == ["twelve", "12"]
+
+
+def test_unusable_event_date_names_the_column() -> None:
+    with pytest.raises(ck.ParseError, match="event_date"):
+        schema.parse_export(b"Id,EventDate\na,yesterday\n")
 
 
 def test_filter_table_matches_api_semantics() -> None:
