@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
+import json
 import logging
 import random
+import re
 import time
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +32,14 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from clickkit import __version__
 from clickkit.errors import (
     ApiError,
     AuthenticationError,
     DownloadError,
+    ExportOutcomeUnknown,
     NotFoundError,
     NotReplayableError,
     RateLimited,
@@ -49,7 +55,9 @@ DEFAULT_IR_VERSION = "16"
 # 500 is retried too: every call here is idempotent or deduplicated by the server (an
 # identical ClickExport returns the same job), so a retry costs no more than giving up.
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
-JOB_STATUSES = ("QUEUED", "RUNNING", "COMPLETED", "ERROR", "FAILED", "CANCELLED")
+# A paged JSON/XML result names its page count near the top of the file.
+_NUMPAGES = re.compile(rb'"@numpages"\s*:\s*"?(\d+)|\bnumpages\s*=\s*"(\d+)"')
+_TOTAL = re.compile(rb'"@total"\s*:\s*"?(\d+)|\btotal\s*=\s*"(\d+)"')
 
 
 # ---------------------------------------------------------------------------------------
@@ -188,17 +196,30 @@ class Downloaded:
     path : Path
         Where the file now is (moved there atomically).
     size : int
-        Bytes written (checked against ``Content-Length`` when sent).
+        Bytes written (after any ``Content-Encoding`` was decoded).
     checksum : str
         blake2b hex digest of the file.
     content_type : str
         The server's ``Content-Type``.
+    length_checked : bool
+        Whether the server sent a ``Content-Length`` that the bytes on the wire matched;
+        without one, a body cut at a row boundary cannot be told from a whole one.
+    numpages : int or None
+        The page count a paged JSON/XML result names (``@numpages``), else ``None``.
+    total : int or None
+        The row count a paged result names (``@total``), else ``None``.
+    content_encoding : str
+        The ``Content-Encoding`` the body arrived with (``""`` for none).
     """
 
     path: Path
     size: int
     checksum: str
     content_type: str
+    length_checked: bool = True
+    numpages: int | None = None
+    total: int | None = None
+    content_encoding: str = ""
 
 
 @dataclass(frozen=True)
@@ -330,6 +351,8 @@ class ImpactApi:
         max_sleep: float = 60.0,
         observer: Callable[[CallRecord], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        proxies: Mapping[str, str] | None = None,
+        verify: bool | str | None = None,
     ) -> None:
         self.account_sid = account_sid
         self.base_url = base_url.rstrip("/")
@@ -350,10 +373,24 @@ class ImpactApi:
             }
         )
         # Signed storage URLs get a session of their own: it has no credentials at all.
+        # It asks for gzip only, which _save decodes itself so that a compressed body is
+        # measured by the bytes on the wire and still verified end to end.
         self._storage = requests.Session()
         self._storage.headers["User-Agent"] = f"clickkit/{__version__}"
-        self._storage.trust_env = False
-        self._session.trust_env = False
+        self._storage.headers["Accept-Encoding"] = "gzip"
+        # HTTPS_PROXY / NO_PROXY / REQUESTS_CA_BUNDLE from the environment apply (a
+        # corporate network needs them); explicit settings win over them.
+        for session in (self._session, self._storage):
+            if proxies is not None:
+                session.proxies.update(proxies)
+            if verify is not None:
+                session.verify = verify
+
+    def _send(self, session: requests.Session, method: str, url: str, **kw: Any) -> Any:
+        """One HTTP request; loopback hosts (the sandbox) never go through a proxy."""
+        if _is_loopback(url):
+            kw["proxies"] = {"http": None, "https": None, "all": None}
+        return session.request(method, url, **kw)
 
     def __repr__(self) -> str:
         return f"ImpactApi(account_sid={self.account_sid!r}, base_url={self.base_url!r})"
@@ -417,8 +454,14 @@ class ImpactApi:
         allow_statuses: Iterable[int] = (),
         stream: bool = False,
         headers: Mapping[str, str] | None = None,
+        retry: bool = True,
     ) -> requests.Response:
-        """Send one logical call with bounded retries; raise mapped errors."""
+        """Send one logical call with bounded retries; raise mapped errors.
+
+        With ``retry=False`` (ClickExport), a dropped connection, a timeout or a 5xx is
+        not sent again: the server may have acted on it, so it raises
+        :class:`~clickkit.errors.ExportOutcomeUnknown` for the caller to resolve.
+        """
         allowed = set(allow_statuses)
         url = self._url(path)
         params = list(params or ())
@@ -426,7 +469,8 @@ class ImpactApi:
         while True:
             started = time.monotonic()
             try:
-                response = self._session.request(
+                response = self._send(
+                    self._session,
                     method,
                     url,
                     params=params,
@@ -437,6 +481,12 @@ class ImpactApi:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self._record(endpoint, None, started)
+                if not retry:
+                    raise ExportOutcomeUnknown(
+                        f"{endpoint}: the answer was lost ({type(exc).__name__}); the call "
+                        "may have reached impact.com.",
+                        endpoint=endpoint,
+                    ) from None
                 if attempt < self.max_retries:
                     self._sleep(self._backoff(attempt))
                     attempt += 1
@@ -452,6 +502,13 @@ class ImpactApi:
             status = response.status_code
             if status < 400 or status in allowed:
                 return response
+            if status >= 500 and not retry:
+                response.close()
+                raise ExportOutcomeUnknown(
+                    f"{endpoint}: server error ({status}); the call may have reached impact.com.",
+                    status=status,
+                    endpoint=endpoint,
+                )
             if status in RETRYABLE_STATUS and attempt < self.max_retries:
                 response.close()
                 self._sleep(self._backoff(attempt))
@@ -546,8 +603,16 @@ class ImpactApi:
         if unique is not None:
             params.append(("UniqueClick", "TRUE" if unique else "FALSE"))
         params.append(("ResultFormat", result_format.upper()))
-        response = self._request("GET", "ClickExport", "ClickExport", params=params)
-        body = _body(response)
+        try:
+            response = self._request(
+                "GET", "ClickExport", "ClickExport", params=params, retry=False
+            )
+            body = _body(response)
+        except requests.RequestException:
+            raise ExportOutcomeUnknown(
+                "ClickExport: the answer was cut off; the call may have reached impact.com.",
+                endpoint="ClickExport",
+            ) from None
         queued = str(body.get("QueuedUri") or "")
         job_id = queued.rstrip("/").rsplit("/", 1)[-1] if queued else str(body.get("Id") or "")
         if not job_id:
@@ -593,9 +658,12 @@ class ImpactApi:
         return job if job.id else Job(job_id, job.status or "QUEUED")
 
     def download(
-        self, job_id: str, dest: str | Path, *, stream: bool = False
+        self, job_id: str, dest: str | Path, *, stream: bool = False, page: int | None = None
     ) -> Downloaded | NotReady:
         """``GET Jobs/{id}/Download`` into ``dest``, or :class:`NotReady` on 202.
+
+        ``page`` asks for one page of a paged JSON/XML result (``Page=N``); the first
+        page names the page count in :attr:`Downloaded.numpages`.
 
         Follows the 302 to the signed storage URL with a session that carries no
         credentials. The file is streamed to a temporary file beside ``dest``, its size
@@ -607,6 +675,8 @@ class ImpactApi:
             The body was cut short, the link had expired, or an HTML page came back.
         """
         params = [("Mode", "Stream")] if stream else []
+        if page is not None:
+            params.append(("Page", str(page)))
         response = self._request(
             "GET",
             f"Jobs/{job_id}/Download",
@@ -615,8 +685,12 @@ class ImpactApi:
             stream=True,
             headers={"Accept": "application/octet-stream, application/json;q=0.9, */*;q=0.8"},
         )
-        if response.status_code == 202:
-            body = _body(response)
+        small = _small_body(response)
+        job_body = _job_body(small) if small is not None else None
+        if response.status_code == 202 or job_body is not None:
+            # 202 is "not finished"; a 200 carrying the Job itself (no file) is how some
+            # servers answer for a job that has no result (FAILED/CANCELLED).
+            body = job_body if job_body is not None else _body(response)
             job = Job.from_api(body) if isinstance(body, Mapping) else Job(job_id, "RUNNING")
             return NotReady(job if job.id else Job(job_id, job.status or "RUNNING"))
         if response.status_code in (301, 302, 303, 307, 308):
@@ -627,13 +701,13 @@ class ImpactApi:
             return self._fetch_storage(
                 urljoin(self._url(f"Jobs/{job_id}/Download"), location), dest
             )
-        return _save(response, Path(dest), "Download")
+        return _save(response, Path(dest), "Download", content=small)
 
     def _fetch_storage(self, url: str, dest: str | Path) -> Downloaded:
         host = urlsplit(url).netloc
         started = time.monotonic()
         try:
-            response = self._storage.get(url, stream=True, timeout=self.timeout)
+            response = self._send(self._storage, "GET", url, stream=True, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             self._record("Storage", None, started)
             raise DownloadError(
@@ -660,8 +734,66 @@ def _at(seconds: float) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _save(response: requests.Response, dest: Path, endpoint: str) -> Downloaded:
-    """Stream a response body to ``dest`` atomically, verifying its length."""
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _small_body(response: requests.Response) -> bytes | None:
+    """The body of a 200 Download answer that may be a Job object rather than a file.
+
+    Only small JSON/XML answers without an attachment name are read here; anything else
+    is left to stream.
+    """
+    if response.status_code != 200 or response.headers.get("Content-Disposition"):
+        return None
+    content_type = response.headers.get("Content-Type", "")
+    length = _parse_int(response.headers.get("Content-Length"))
+    if not ("json" in content_type or "xml" in content_type) or length is None:
+        return None
+    return response.content if length <= 64_000 else None
+
+
+def _job_body(content: bytes) -> Mapping[str, Any] | None:
+    """The Job a small answer holds, or ``None`` when it is a result file."""
+    stripped = content.lstrip()
+    try:
+        body = json.loads(content) if stripped[:1] == b"{" else None
+        if stripped[:1] == b"<":
+            body = _xml_to_dict(ET.fromstring(content))
+    except (ValueError, ET.ParseError):
+        return None
+    if isinstance(body, Mapping) and "Status" in body and "Clicks" not in body:
+        return body
+    return None
+
+
+def _pages(head: bytes) -> tuple[int | None, int | None]:
+    """``@numpages`` and ``@total`` named near the top of a paged JSON/XML result."""
+    pages = _NUMPAGES.search(head)
+    total = _TOTAL.search(head)
+    return (
+        int(next(g for g in pages.groups() if g)) if pages else None,
+        int(next(g for g in total.groups() if g)) if total else None,
+    )
+
+
+_STREAM_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError, zlib.error)
+
+
+def _save(
+    response: requests.Response, dest: Path, endpoint: str, *, content: bytes | None = None
+) -> Downloaded:
+    """Stream a response body to ``dest`` atomically, verifying it arrived whole.
+
+    The bytes on the wire are checked against ``Content-Length``; a gzip body is decoded
+    here and must end with gzip's own end marker (its checksum is verified by zlib).
+    """
     content_type = response.headers.get("Content-Type", "")
     if "text/html" in content_type:
         response.close()
@@ -671,32 +803,64 @@ def _save(response: requests.Response, dest: Path, endpoint: str) -> Downloaded:
             endpoint=endpoint,
         )
     expected = _parse_int(response.headers.get("Content-Length"))
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    # requests has already decoded a body it read whole (``content``).
+    gzipped = encoding in ("gzip", "x-gzip") and content is None
     digest = hashlib.blake2b(digest_size=32)
+    head = bytearray()
 
-    def stream(tmp: str) -> int:
-        size = 0
+    def cut_short(what: str) -> DownloadError:
+        return DownloadError(
+            f"the download was cut short: {what}; it is retried on the next attempt.",
+            endpoint=endpoint,
+        )
+
+    def stream(tmp: str) -> tuple[int, int]:
+        size = wire = 0
+        decoder = zlib.decompressobj(wbits=31) if gzipped else None
+        # Undecoded bytes when gzip is ours to decode; other encodings are left to urllib3.
+        chunks: Iterable[bytes] = (
+            [content]
+            if content is not None
+            else response.raw.stream(1 << 20, decode_content=not gzipped)
+        )
         with open(tmp, "wb") as out:
             try:
-                for chunk in response.iter_content(chunk_size=1 << 20):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-            except (requests.RequestException, OSError) as exc:
-                raise DownloadError(
-                    f"the download was cut short after {size} bytes ({type(exc).__name__}); "
-                    "it is retried on the next attempt.",
-                    endpoint=endpoint,
-                ) from None
-        if expected is not None and size != expected:
-            raise DownloadError(
-                f"the download was cut short: {size} of {expected} bytes arrived; it is "
-                "retried on the next attempt.",
-                endpoint=endpoint,
-            )
-        return size
+                for chunk in chunks:
+                    wire += len(chunk)
+                    data = decoder.decompress(chunk) if decoder else chunk
+                    out.write(data)
+                    digest.update(data)
+                    size += len(data)
+                    if len(head) < 4096:
+                        head.extend(data[: 4096 - len(head)])
+                if decoder is not None:
+                    tail = decoder.flush()
+                    out.write(tail)
+                    digest.update(tail)
+                    size += len(tail)
+            except _STREAM_ERRORS as exc:
+                raise cut_short(f"{wire} bytes arrived ({type(exc).__name__})") from None
+        if not gzipped and content is None:
+            wire = response.raw.tell() or wire
+        if expected is not None and wire != expected:
+            raise cut_short(f"{wire} of {expected} bytes arrived")
+        if decoder is not None and not decoder.eof:
+            raise cut_short(f"the gzip stream ended early after {wire} bytes")
+        return size, wire
 
     try:
-        size = atomic_write(dest, stream, suffix=".part")
+        size, _ = atomic_write(dest, stream, suffix=".part")
     finally:
         response.close()
-    return Downloaded(dest, size, digest.hexdigest(), content_type)
+    numpages, total = _pages(bytes(head))
+    return Downloaded(
+        dest,
+        size,
+        digest.hexdigest(),
+        content_type,
+        length_checked=expected is not None,
+        numpages=numpages,
+        total=total,
+        content_encoding=encoding,
+    )

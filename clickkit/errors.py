@@ -12,7 +12,21 @@ from typing import Any
 
 
 class ClickkitError(Exception):
-    """Base class of every error clickkit raises."""
+    """Base class of every error clickkit raises.
+
+    Errors pickle with their attributes, so they cross process boundaries
+    (``multiprocessing``, Dask workers) intact.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[ClickkitError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(ClickkitError):
@@ -88,6 +102,14 @@ class ServerError(ApiError):
     """5xx or a connection failure that persisted through the bounded retries."""
 
 
+class ExportOutcomeUnknown(ServerError):
+    """A ClickExport call may have reached impact.com, but no usable answer came back.
+
+    The job may exist (and the export counts toward the daily quota either way), so the
+    call is never simply repeated: the caller looks for the job first.
+    """
+
+
 class DownloadError(ApiError):
     """A result file could not be downloaded intact (cut short, expired link, HTML page)."""
 
@@ -156,3 +178,16 @@ class CacheError(ClickkitError):
 
 class MissingDependency(ClickkitError, ImportError):
     """An optional library is not installed; the message names the extra to install."""
+
+
+class ProvisionalDataWarning(UserWarning):
+    """Some returned days are provisional: produced before the day was over, so clicks
+    may still arrive. The day is replayed once when asked for after it closes."""
+
+
+class TimezoneMismatchWarning(UserWarning):
+    """The offsets the API sends contradict the ``timezone`` setting.
+
+    No day is marked final while they disagree; set ``timezone=`` (``CLICKKIT_TIMEZONE``)
+    to the account's time zone.
+    """

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from clickkit.api import Downloaded, ImpactApi, Job, NotReady
-from clickkit.errors import ApiError, NotFoundError, NotReplayableError, WaitTimeout
+from clickkit.errors import ApiError, NotReplayableError, WaitTimeout
 
 log = logging.getLogger("clickkit")
 
@@ -62,21 +62,31 @@ class Check:
     job: Job | None = None
 
 
-def fetch_result(api: ImpactApi, job_id: str, dest: Path) -> Downloaded | Job:
-    """Download a job's result to ``dest``, or return the Job when it has no result yet.
+@dataclass(frozen=True)
+class ResultGone:
+    """The job exists but its result does not (past retention): replay it, never re-export."""
 
-    A 404/409 on Download is told apart with one ``Jobs/{id}`` call: a FAILED or
-    CANCELLED job is returned as a Job; a job that really is gone re-raises.
+    job: Job
+
+
+def fetch_result(api: ImpactApi, job_id: str, dest: Path) -> Downloaded | Job | ResultGone:
+    """Download a job's result to ``dest``, or say why there is none yet.
+
+    Returns the Job when it has no result yet (queued, running, in error, failed or
+    cancelled, however the server signals that: 202, a 200 carrying the Job, 404 or
+    409), and :class:`ResultGone` when the job is finished but its result is no longer
+    served. Only a job unknown to ``Jobs/{id}`` itself raises
+    :class:`~clickkit.errors.NotFoundError`.
     """
     try:
         result = api.download(job_id, dest)
-    except (NotFoundError, ApiError) as exc:
-        if getattr(exc, "status", None) not in (404, 409, 410):
+    except ApiError as exc:
+        if exc.status not in (404, 409, 410):
             raise
-        job = api.get_job(job_id)
-        if job.status in ("FAILED", "CANCELLED", "QUEUED", "RUNNING", "ERROR"):
-            return job
-        raise
+        job = api.get_job(job_id)  # a 404 here means the job itself is gone
+        if job.status == "COMPLETED":
+            return ResultGone(job)
+        return job
     return result.job if isinstance(result, NotReady) else result
 
 
