@@ -21,6 +21,7 @@ from clickkit.errors import (
     ClickkitError,
     ConfigurationError,
     DownloadError,
+    ExportOutcomeUnknown,
     InvalidRequestError,
     JobFailed,
     JobLost,
@@ -28,10 +29,12 @@ from clickkit.errors import (
     NotFoundError,
     NotReplayableError,
     ParseError,
+    ProvisionalDataWarning,
     QuotaExhausted,
     RateLimited,
     RefreshRefused,
     ServerError,
+    TimezoneMismatchWarning,
     ValidationError,
     WaitTimeout,
 )
@@ -44,6 +47,7 @@ _LAZY = {
     "Client": "clickkit.client",
     "Plan": "clickkit.plan",
     "load_export": "clickkit.schema",
+    "ParseWarning": "clickkit.schema",
     "plots": "clickkit.plots",
     "widgets": "clickkit.widgets",
     "schema": "clickkit.schema",
@@ -53,7 +57,7 @@ if TYPE_CHECKING:
     from clickkit import plots, schema, widgets
     from clickkit.client import Client
     from clickkit.plan import Plan
-    from clickkit.schema import load_export
+    from clickkit.schema import ParseWarning, load_export
 
 
 def __getattr__(name: str) -> Any:
@@ -78,6 +82,7 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "DownloadError",
+    "ExportOutcomeUnknown",
     "InvalidRequestError",
     "JobFailed",
     "JobLost",
@@ -85,11 +90,14 @@ __all__ = [
     "NotFoundError",
     "NotReplayableError",
     "ParseError",
+    "ParseWarning",
     "Plan",
+    "ProvisionalDataWarning",
     "QuotaExhausted",
     "RateLimited",
     "RefreshRefused",
     "ServerError",
+    "TimezoneMismatchWarning",
     "ValidationError",
     "WaitTimeout",
     "__version__",

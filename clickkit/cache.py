@@ -35,7 +35,7 @@ import sqlite3
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -570,19 +570,21 @@ class Cache:
         self,
         account_sid: str,
         quota_day: dt.date,
-        n: int,
+        keys: Sequence[str],
         *,
         limit: int,
         server_remaining: int | None = None,
         owner: str,
-    ) -> int:
-        """Reserve up to ``n`` ClickExport calls of a quota day for ``owner``; return how many.
+    ) -> list[str]:
+        """Reserve the exports of request ``keys`` for ``owner``; return the keys refused.
 
         In one transaction: ``used`` is the ledger's ClickExport count (refused ``429``
-        calls excluded), ``others`` what live reservations of other owners hold; the grant
-        is ``min(n, max(0, min(limit - used, server_remaining) - others))``. It replaces an
-        earlier reservation of the same owner. Reservations of processes of this host that
-        are gone, or older than :data:`RESERVATION_TTL` seconds, no longer count.
+        calls excluded) and ``others`` the keys that live reservations of other owners
+        hold. A key another owner holds needs nothing more (that owner exports it; the
+        others wait for its job). The rest are granted in the order given while
+        ``min(limit - used, server_remaining) - len(others)`` allows; the reservation
+        replaces an earlier one of the same owner. Reservations of processes of this host
+        that are gone, or older than :data:`RESERVATION_TTL` seconds, no longer count.
 
         Parameters
         ----------
@@ -590,54 +592,56 @@ class Cache:
             The account whose quota it is.
         quota_day : datetime.date
             The quota day (in the quota's time zone).
-        n : int
-            Exports wanted.
+        keys : sequence of str
+            Request keys about to be exported, most wanted first.
         limit : int
             ClickExport calls allowed per quota day.
         server_remaining : int, optional
             What the server last said remains today, when known.
         owner : str
-            Who reserves (unique per plan run); used to spend and release.
+            Who reserves (unique per client); used to spend and release.
 
         Returns
         -------
-        int
-            Exports granted, from 0 to ``n``.
+        list of str
+            The keys that could not be reserved (empty when the whole plan fits).
 
         Examples
         --------
-        >>> cache.reserve_exports("IRabc", day, 3, limit=10, owner="run-1")  # doctest: +SKIP
-        3
+        >>> cache.reserve_exports("IRabc", day, ["k1"], limit=10, owner="me")  # doctest: +SKIP
+        []
         """
         with self._index.transact(retry=True):
             used = _exports_used(self.ledger(account_sid, quota_day))
             held = self._reservations(account_sid, quota_day)
-            others = sum(int(h.get("n", 0)) for o, h in held.items() if o != owner)
+            others = {k for o, h in held.items() if o != owner for k in h.get("keys", ())}
             room = limit - used
             if server_remaining is not None:
                 room = min(room, int(server_remaining))
-            granted = max(0, min(int(n), room - others))
+            room -= len(others)
+            wanted = [k for k in dict.fromkeys(keys) if k not in others]
+            granted, refused = wanted[: max(room, 0)], wanted[max(room, 0) :]
             held.pop(owner, None)
             if granted:
                 held[owner] = {
-                    "n": granted,
+                    "keys": granted,
                     "pid": os.getpid(),
                     "host": socket.gethostname(),
                     "at": time.time(),
                 }
             self._store_reservations(account_sid, quota_day, held)
-        return granted
+        return refused
 
     @_guarded("spending a reservation")
-    def spend_reservation(
-        self, account_sid: str, quota_day: dt.date, owner: str, n: int = 1
-    ) -> None:
-        """Take ``n`` exports off ``owner``'s reservation (never below 0) once they are counted."""
+    def spend_reservation(self, account_sid: str, quota_day: dt.date, owner: str, key: str) -> None:
+        """Drop ``key`` from ``owner``'s reservation once its export is in the ledger."""
         with self._index.transact(retry=True):
             held = self._reservations(account_sid, quota_day)
             if owner in held:
-                held[owner]["n"] = max(0, int(held[owner].get("n", 0)) - n)
+                held[owner]["keys"] = [k for k in held[owner].get("keys", ()) if k != key]
                 held[owner]["at"] = time.time()
+                if not held[owner]["keys"]:
+                    del held[owner]
                 self._store_reservations(account_sid, quota_day, held)
 
     @_guarded("releasing a reservation")
@@ -650,9 +654,9 @@ class Cache:
 
     @_guarded("reading reservations")
     def reserved_by_others(self, account_sid: str, quota_day: dt.date, owner: str) -> int:
-        """Exports that live reservations of other owners hold for the account and day."""
+        """Exports (distinct request keys) that other owners' live reservations hold."""
         held = self._reservations(account_sid, quota_day)
-        return sum(int(h.get("n", 0)) for o, h in held.items() if o != owner)
+        return len({k for o, h in held.items() if o != owner for k in h.get("keys", ())})
 
     # -- locks -----------------------------------------------------------------------
 

@@ -16,11 +16,15 @@ Examples
 from __future__ import annotations
 
 import collections
+import contextlib
+import dataclasses
 import datetime as dt
 import logging
+import os
 import threading
+import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,12 +34,14 @@ from clickkit.cache import Cache, request_key
 from clickkit.errors import (
     ConfigurationError,
     JobLost,
+    ProvisionalDataWarning,
     QuotaExhausted,
     RefreshRefused,
 )
-from clickkit.fetch import Fetcher, local_filters, progress_bar
+from clickkit.fetch import Fetcher, filter_columns, local_filters, progress_bar
 from clickkit.plan import (
     Candidate,
+    DayPlan,
     Filters,
     Plan,
     QuotaStatus,
@@ -46,14 +52,16 @@ from clickkit.plan import (
     plan_day,
     quota_day,
     quota_reset,
+    replay_refusal,
 )
-from clickkit.settings import Settings, resolve
+from clickkit.settings import Settings, check_client_options, resolve
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
     from clickkit.dataset import DatasetReport
+    from clickkit.doctor import DoctorReport
 
 log = logging.getLogger("clickkit")
 
@@ -64,8 +72,26 @@ def _real_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class ProvisionalDataWarning(UserWarning):
-    """Some returned days are not over yet; their clicks may still grow."""
+__all__ = ["Client", "ProvisionalDataWarning"]
+
+
+def counts_toward_quota(endpoint: str) -> bool:
+    """Whether a ledger entry is a ClickExport call that spent one of the daily exports.
+
+    Every ClickExport that may have reached impact.com counts, whatever its answer (a
+    gateway counts a call before the service behind it answers); only calls refused by
+    the rate limiter or for the credentials are free.
+
+    Examples
+    --------
+    >>> [counts_toward_quota(n) for n in ("ClickExport", "ClickExport (no answer)",
+    ...                                   "ClickExport (429)", "Download")]
+    [True, True, False, False]
+    """
+    if endpoint == "ClickExport":
+        return True
+    refused = ("(429)", "(401)", "(403)")
+    return endpoint.startswith("ClickExport (") and not endpoint.endswith(refused)
 
 
 class Client:
@@ -102,6 +128,14 @@ class Client:
         The least time between an export or replay of a day and an explicit refresh.
     max_failed_replays : int
         Replays of a FAILED/CANCELLED job before :class:`~clickkit.JobFailed` is raised.
+    max_replays_per_day : int
+        Replays of one job per quota day, automatic and explicit together (3).
+    proxies : dict, optional
+        ``requests`` proxies for impact.com and its result host; by default the
+        environment's ``HTTPS_PROXY``/``NO_PROXY`` apply (loopback never uses a proxy).
+    verify : bool or str, optional
+        TLS verification: a CA bundle path, or ``False``; by default
+        ``REQUESTS_CA_BUNDLE`` or the system's.
     postback : object, optional
         A started :class:`clickkit.postback.PostbackReceiver`; polling then becomes a
         slow safety net.
@@ -136,11 +170,13 @@ class Client:
         wait_timeout: float | None = None,
         min_refresh_interval: dt.timedelta = dt.timedelta(hours=1),
         max_failed_replays: int = 2,
+        max_replays_per_day: int = 3,
         postback: Any = None,
         postback_safety_interval: float = 300.0,
+        proxies: Mapping[str, str] | None = None,
+        verify: bool | str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        import os
 
         env = os.environ if env is None else env
         account_sid = account_sid or env.get("IMPACT_ACCOUNT_SID")
@@ -150,6 +186,21 @@ class Client:
                 "no impact.com credentials: pass account_sid= and auth_token=, or set "
                 "IMPACT_ACCOUNT_SID and IMPACT_AUTH_TOKEN. Without credentials, "
                 "Client.sandbox() runs against the local sandbox."
+            )
+        check_client_options(
+            account_sid=account_sid, auth_token=auth_token, poll_interval=poll_interval,
+            poll_max=poll_max, wait_timeout=wait_timeout,
+            min_refresh_interval=min_refresh_interval, max_failed_replays=max_failed_replays,
+            postback_safety_interval=postback_safety_interval, progress=progress,
+        )  # fmt: skip
+        if (
+            isinstance(max_replays_per_day, bool)
+            or not isinstance(max_replays_per_day, int)
+            or (max_replays_per_day < 1)
+        ):
+            raise ConfigurationError(
+                f"max_replays_per_day={max_replays_per_day!r} must be a whole number of at "
+                "least 1 (impact.com asks for few replays a day; the default is 3)."
             )
         self.settings: Settings = resolve(
             {
@@ -170,11 +221,14 @@ class Client:
         self.wait_timeout = wait_timeout
         self.min_refresh_interval = min_refresh_interval
         self.max_failed_replays = max_failed_replays
+        self.max_replays_per_day = max_replays_per_day
         self.postback = postback
         self.sandbox_server: Any = None
         self._clock = clock or _real_clock
         self._calls: collections.Counter[str] = collections.Counter()
         self._calls_lock = threading.Lock()
+        # Names this client's reservations of the shared daily quota.
+        self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.cache = Cache(self.settings.cache_dir)
         self.api = ImpactApi(
             account_sid,
@@ -182,6 +236,8 @@ class Client:
             base_url=self.settings.base_url,
             ir_version=self.settings.ir_version,
             observer=self._observe,
+            proxies=proxies,
+            verify=verify,
         )
         self._waiter_options = {
             "poll_initial": poll_interval,
@@ -210,14 +266,13 @@ class Client:
 
         client_keys = {
             "progress", "poll_interval", "poll_max", "wait_timeout", "min_refresh_interval",
-            "max_failed_replays", "result_format", "settle_delay", "quota_timezone",
-            "max_days", "postback", "postback_safety_interval", "env",
+            "max_failed_replays", "max_replays_per_day", "result_format", "settle_delay",
+            "quota_timezone", "max_days", "postback", "postback_safety_interval", "env",
+            "proxies", "verify",
         }  # fmt: skip
         client_options = {k: options.pop(k) for k in list(options) if k in client_keys}
         server = Sandbox(**options)
         if cache_dir is None:
-            import os
-
             from clickkit.settings import default_cache_dir
 
             env_dir = os.environ.get("CLICKKIT_CACHE_DIR")
@@ -305,6 +360,7 @@ class Client:
             postback=self.postback,
             wait_timeout=self.wait_timeout,
             max_failed_replays=self.max_failed_replays,
+            on_export=self._spent,
         )
 
     def quota(self) -> QuotaStatus:
@@ -317,12 +373,15 @@ class Client:
         day = quota_day(now, self.settings.quota_timezone)
         ledger = self.cache.ledger(self.account_sid, day)
         limit = self.settings.daily_export_limit
-        used = int(ledger.get("ClickExport", 0))
+        used = sum(int(n) for name, n in ledger.items() if counts_toward_quota(name))
         remaining = max(limit - used, 0)
-        server = self.cache.note(f"server-remaining/{self.account_sid}/{day}")
-        if isinstance(server, int):
+        server = self._server_remaining(day)
+        if server is not None:
             remaining = min(remaining, max(server, 0))
             used = max(used, limit - remaining)
+        # Exports other processes reserved for plans they are carrying out right now.
+        reserved = self.cache.reserved_by_others(self.account_sid, day, self._owner)
+        remaining = max(remaining - reserved, 0)
         rate = self.api.rate_limit
         return QuotaStatus(
             limit=limit,
@@ -330,10 +389,55 @@ class Client:
             remaining=remaining,
             quota_day=day,
             resets_at=quota_reset(now, self.settings.quota_timezone),
+            reserved=reserved,
             hourly_limit=rate.limit_hour,
             hourly_remaining=rate.remaining_hour,
             calls_today=ledger,
         )
+
+    def _server_remaining(self, day: dt.date) -> int | None:
+        value = self.cache.note(f"server-remaining/{self.account_sid}/{day}")
+        return value if isinstance(value, int) else None
+
+    @contextlib.contextmanager
+    def _reserved(self, plan: Plan, fetch: str) -> Iterator[Plan]:
+        """Reserve the plan's exports in the shared ledger; release what was not spent.
+
+        Every process planning on this cache sees the reservation at once, so two plans
+        never count the same remaining exports. When another process got there first,
+        ``fetch="all"`` raises :class:`~clickkit.QuotaExhausted` (nothing spent) and
+        ``fetch="fits"`` shrinks the plan to what was granted.
+        """
+        if plan.exports == 0:
+            yield plan
+            return
+        self.cache.check_writable()  # before anything is spent
+        day = plan.quota.quota_day
+        # Most recent days first: with fetch="fits" they are the ones kept.
+        keys = [d.key for d in sorted(plan.days, key=lambda d: d.date, reverse=True)
+                if d.action == "export"]  # fmt: skip
+        refused = self.cache.reserve_exports(
+            self.account_sid, day, keys, limit=self.settings.daily_export_limit,
+            server_remaining=self._server_remaining(day), owner=self._owner,
+        )  # fmt: skip
+        try:
+            if refused:
+                granted = len(keys) - len(refused)
+                shrunk = dataclasses.replace(plan.quota, remaining=granted)
+                if fetch == "all":
+                    raise self._quota_error(dataclasses.replace(plan, quota=shrunk))
+                plan = make_plan(
+                    plan.start, plan.end, scope=plan.scope, filters=plan.filters,
+                    day_plans=plan.days, quota=shrunk, fetch="fits",
+                )  # fmt: skip
+            yield plan
+        finally:
+            self.cache.release_reservation(self.account_sid, day, self._owner)
+
+    def _spent(self, key: str) -> None:
+        """An export of ``key`` is in the ledger now: its reservation is no longer needed."""
+        day = quota_day(self.now(), self.settings.quota_timezone)
+        self.cache.spend_reservation(self.account_sid, day, self._owner, key)
 
     # -- requests and plans ----------------------------------------------------------
 
@@ -369,10 +473,15 @@ class Client:
         keys = [(self._key(day, Filters(), f), True) for f in formats]
         if req.scope == "exact" and not req.filters.is_empty:
             keys.append((self._key(day, req.filters, req.result_format), False))
-        return [
+        candidates = [
             Candidate(k, self.cache.job(k), self.cache.day_path(k).exists(), whole)
             for k, whole in keys
         ]
+        if req.scope == "exact":
+            # A whole day that lacks a column the filters read cannot answer locally.
+            needed = filter_columns(req.filters)
+            candidates = [c for c in candidates if not (c.whole_day and needed & _missing(c))]
+        return candidates
 
     def _plan(self, req: Request, fetch: str) -> Plan:
         now = self.now()
@@ -387,6 +496,13 @@ class Client:
                     self._key(day, export_filters, req.result_format),
                     final=is_final(day, now, self.settings.timezone, self.settings.settle_delay),
                     export_whole_day=not exact,
+                    guard=lambda record: replay_refusal(
+                        record,
+                        now,
+                        min_interval=self.min_refresh_interval,
+                        max_per_day=self.max_replays_per_day,
+                        quota_timezone=self.settings.quota_timezone,
+                    ),
                 )
             )
         return make_plan(
@@ -494,33 +610,50 @@ class Client:
         fetch_mode = inputs.parse_choice(fetch, "fetch", ("all", "fits"))
         before = self._calls_snapshot()
         show = self.progress if progress is None else progress
-        for attempt in (1, 2):
-            plan = self._plan(req, fetch_mode)
-            if fetch_mode == "all" and plan.exports > plan.quota.remaining:
-                raise self._quota_error(plan)
-            busy = show and any(d.action != "cache" for d in plan.days)
-            try:
-                with progress_bar(len(plan.days), busy) as bar:
-                    sources = self._fetcher().execute(plan, req, bar, timeout)
-                break
-            except JobLost as lost:
-                # Jobs past the API's retention: their days are planned again, once.
-                if attempt == 2:
-                    raise
-                log.warning("%s; planning %s again", lost, ", ".join(lost.dates))
+        plan, sources = self._carry_out(req, fetch_mode, show, timeout)
         spent = self._calls_snapshot() - before
+        provenance = self._provenance(plan, req, sources, spent)
         if engine == "dask":
             from clickkit.dataset import dask_frame
 
             self._fetcher().ensure_days(plan, timeout)
-            lazy = dask_frame(self, plan, req.filters, self._provenance(plan, req, sources, spent))
-            self._warn_provisional(plan)
+            lazy = dask_frame(self, plan, req.filters, provenance)
+            self._warn(plan, provenance)
             return lazy
         tables = self._fetcher().load_days(plan, req, timeout)
         frame = schema.to_pandas(_concat(tables), self.settings.timezone)
-        frame.attrs["clickkit"] = self._provenance(plan, req, sources, spent)
-        self._warn_provisional(plan)
+        frame.attrs["clickkit"] = provenance
+        self._warn(plan, provenance)
         return frame
+
+    def _carry_out(
+        self, req: Request, fetch: str, show: bool, timeout: float | None
+    ) -> tuple[Plan, dict[str, str]]:
+        """Plan and execute until nothing is left to do; return the last plan and sources.
+
+        A second round runs only when the first left work a plan can see only now: a
+        resumed result that turned out provisional for a day that has closed (replayed
+        now, if the guards allow), or a provisional day whose job was gone (exported
+        again).
+        """
+        sources: dict[str, str] = {}
+        plan = self._plan(req, fetch)
+        for attempt in range(3):
+            if attempt and not any(d.action in ("export", "replay") for d in plan.days):
+                break
+            busy = show and any(d.action != "cache" for d in plan.days)
+            try:
+                with self._reserved(plan, fetch) as plan, progress_bar(len(plan.days), busy) as bar:
+                    done = self._fetcher().execute(plan, req, bar, timeout)
+            except JobLost as lost:
+                # Jobs the API forgot: their days are planned again (at most twice).
+                if attempt == 2:
+                    raise
+                log.warning("%s; planning %s again", lost, ", ".join(lost.dates))
+            else:
+                sources.update({k: v for k, v in done.items() if v != "cache" or k not in sources})
+            plan = self._plan(req, fetch)
+        return plan, sources
 
     def _quota_error(self, plan: Plan) -> QuotaExhausted:
         q = plan.quota
@@ -536,13 +669,14 @@ class Client:
             plan=plan,
         )
 
-    def _warn_provisional(self, plan: Plan) -> None:
-        if plan.provisional:
-            days = ", ".join(d.isoformat() for d in plan.provisional)
+    def _warn(self, plan: Plan, provenance: Mapping[str, Any]) -> None:
+        """One warning per kind for the whole call (provisional days, deferred days)."""
+        provisional = [d["date"] for d in provenance["days"] if not d["final"]]
+        if provisional:
             warnings.warn(
-                f"provisional data for {days}: the day is not over (plus the settle delay), "
-                "so clicks may still arrive. Ask again after it closes and clickkit replays "
-                "the export once.",
+                f"provisional data for {', '.join(provisional)}: produced before the day "
+                "was over (plus the settle delay), so clicks may still arrive. Ask again "
+                "after it closes and clickkit replays the export once.",
                 ProvisionalDataWarning,
                 stacklevel=3,
             )
@@ -607,6 +741,56 @@ class Client:
 
         return export_dataset(self, path, start, end)
 
+    # -- what the account really does ----------------------------------------------------
+
+    def doctor(
+        self,
+        *,
+        spend_one: Any = None,
+        confirm: Callable[[str], bool] | None = None,
+        timezone: str | None = None,
+        workdir: str | Path | None = None,
+    ) -> DoctorReport:
+        """Check what this impact.com account does where the documentation is silent.
+
+        Without ``spend_one`` only free calls are made (Jobs list, Jobs/{id}). With
+        ``spend_one=DATE`` one ClickExport of that day is spent (``confirm`` is asked
+        first) and its file inspected; its job is recorded in the cache, so a later
+        :meth:`clicks` of that day resumes it instead of exporting again. See
+        :func:`clickkit.doctor.run_doctor`.
+
+        Examples
+        --------
+        >>> print(client.doctor())  # doctest: +SKIP
+        """
+        import tempfile
+
+        from clickkit.doctor import run_doctor
+
+        day = None if spend_one is None else inputs.parse_date(spend_one, "spend_one")
+
+        def record(job_id: str) -> None:
+            # The export is the whole day in CSV: exactly what clicks() would ask for.
+            day_plan = DayPlan(day, "export", self._key(day, Filters(), "CSV"), None, False, True)
+            req = Request(day, day, Filters(), "day", "CSV")
+            at = self.now()
+            self.cache.put_job(
+                day_plan.key, self._fetcher()._record(day_plan, req, job_id, "QUEUED", at)
+            )
+
+        with tempfile.TemporaryDirectory(prefix="clickkit-doctor-", dir=workdir) as scratch:
+            return run_doctor(
+                self.api,
+                timezone=timezone or self.settings.timezone,
+                spend_one=day,
+                confirm=confirm,
+                quota_left=self.quota().remaining,
+                on_submit=record,
+                now=self.now,
+                poll_initial=self._waiter_options["poll_initial"],
+                workdir=Path(scratch),
+            )
+
     # -- jobs and refresh -------------------------------------------------------------
 
     def jobs(self, *, check: bool = False) -> pd.DataFrame:
@@ -658,12 +842,14 @@ class Client:
         unique: bool | None = None,
         scope: str = "day",
         timeout: float | None = None,
+        force: bool = False,
     ) -> pd.DataFrame:
         """Replay the existing job of ``day`` and return the refreshed day.
 
         Guarded, as impact.com asks: never while the job is queued or running, never
-        right after it was submitted or replayed (``min_refresh_interval``), and never a
-        new export.
+        right after it was submitted or replayed (``min_refresh_interval``), at most
+        ``max_replays_per_day`` times a quota day, never a day that was already final
+        when fetched (unless ``force=True``), and never a new export.
 
         Raises
         ------
@@ -690,16 +876,22 @@ class Client:
                     f"the job for {req.start} is {job.status}; a replay now would be refused. "
                     "Wait for it to finish (clicks() resumes it)."
                 )
-        last = record.get("last_replay_at") or record.get("submitted_at")
-        if last:
-            elapsed = self.now() - dt.datetime.fromisoformat(last)
-            if elapsed < self.min_refresh_interval:
-                wait = self.min_refresh_interval - elapsed
-                raise RefreshRefused(
-                    f"{req.start} was exported or replayed {_human(elapsed)} ago; impact.com "
-                    "asks not to replay right after. Try again in "
-                    f"{_human(wait)} (min_refresh_interval)."
-                )
+            record["pending"] = False  # finished: the next clicks() call ingests it
+        refusal = replay_refusal(
+            record, self.now(), min_interval=self.min_refresh_interval,
+            max_per_day=self.max_replays_per_day, quota_timezone=self.settings.quota_timezone,
+        )  # fmt: skip
+        if refusal:
+            raise RefreshRefused(
+                f"{req.start} is not replayed: {refusal}. impact.com asks not to replay right "
+                "after a run, nor many times a day (min_refresh_interval, max_replays_per_day)."
+            )
+        if (record.get("result") or {}).get("final") and not force:
+            raise RefreshRefused(
+                f"{req.start} was already final when it was fetched, so a replay cannot change "
+                "it. Pass force=True to replay it anyway (for example after impact.com "
+                "corrected data)."
+            )
         with self.cache.lock(key):
             final = is_final(
                 req.start, self.now(), self.settings.timezone, self.settings.settle_delay
@@ -729,18 +921,11 @@ class Client:
         return frame
 
 
+def _missing(candidate: Candidate) -> set[str]:
+    """Schema columns the candidate's cached export did not carry."""
+    result = (candidate.record or {}).get("result") or {}
+    return set(result.get("missing") or ())
+
+
 def _concat(tables: list[pa.Table]) -> pa.Table:
-    import pyarrow as pa
-
-    if not tables:
-        return schema.empty_table()
-    return pa.concat_tables(tables, promote_options="default")
-
-
-def _human(delta: dt.timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return f"{int(delta.total_seconds())} s"
-    if minutes < 120:
-        return f"{minutes} min"
-    return f"{minutes / 60:.1f} h"
+    return schema.concat_tables(tables)

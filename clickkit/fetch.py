@@ -19,15 +19,28 @@ import collections
 import contextlib
 import datetime as dt
 import logging
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from clickkit import jobs, schema
 from clickkit.api import Downloaded, ImpactApi, Job
 from clickkit.cache import Cache
-from clickkit.errors import CacheError, DownloadError, JobFailed, JobLost, NotFoundError
-from clickkit.plan import DayPlan, Filters, Plan, Request, is_final
+from clickkit.errors import (
+    ApiError,
+    CacheError,
+    DownloadError,
+    ExportOutcomeUnknown,
+    InvalidRequestError,
+    JobFailed,
+    JobLost,
+    NotFoundError,
+    TimezoneMismatchWarning,
+)
+from clickkit.plan import DayPlan, Filters, Plan, Request, is_final, quota_day
 from clickkit.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,7 +72,8 @@ class Fetcher:
     wait_timeout : float, optional
         Default timeout of a wait.
     max_failed_replays : int
-        Replays of FAILED/CANCELLED jobs before :class:`~clickkit.JobFailed`.
+        Replays of FAILED/CANCELLED jobs (or of jobs whose result is gone) before
+        :class:`~clickkit.JobFailed`.
     """
 
     api: ImpactApi
@@ -71,8 +85,15 @@ class Fetcher:
     postback: Any = None
     wait_timeout: float | None = None
     max_failed_replays: int = 2
+    #: Called with a request key once its ClickExport was sent (whatever the answer).
+    on_export: Callable[[str], None] | None = None
+    #: Set once the offsets the API sends contradict ``settings.timezone``: from then on
+    #: no day is marked final.
+    zone_conflict: str | None = field(default=None, init=False)
 
-    def _record(self, day_plan: DayPlan, req: Request, job_id: str, status: str) -> dict:
+    def _record(
+        self, day_plan: DayPlan, req: Request, job_id: str, status: str, at: dt.datetime
+    ) -> dict:
         filters = Filters() if day_plan.whole_day else req.filters
         return {
             "key": day_plan.key,
@@ -82,7 +103,10 @@ class Fetcher:
             "result_format": req.result_format,
             "job_id": job_id,
             "status": status,
-            "submitted_at": self.now().isoformat(),
+            "submitted_at": at.isoformat(),
+            # When the run whose result will be downloaded was asked for: finality
+            # follows it, never the time of the download.
+            "requested_at": at.isoformat(),
             "pending": True,
             "source": "export",
             "replays": 0,
@@ -92,26 +116,89 @@ class Fetcher:
     def _submit(self, day_plan: DayPlan, req: Request) -> None:
         with self.cache.lock(day_plan.key):
             existing = self.cache.job(day_plan.key)
-            if existing and existing.get("job_id"):
+            if existing and existing.get("job_id") and not existing.get("job_gone"):
                 return  # another process submitted it meanwhile
             filters = Filters() if day_plan.whole_day else req.filters
-            submission = self.api.submit_click_export(
-                day_plan.date, **filters.as_api(), result_format=req.result_format
-            )
+            params = {**filters.as_api(), "result_format": req.result_format}
+            asked_at = self.now()
+            try:
+                job_id, status = self._send_export(day_plan, params, asked_at)
+            finally:
+                if self.on_export is not None:
+                    self.on_export(day_plan.key)
             # The job id is stored before anything else can go wrong.
-            self.cache.put_job(
-                day_plan.key, self._record(day_plan, req, submission.job_id, submission.status)
-            )
-            log.info("exported %s as job %s", day_plan.date, submission.job_id)
+            self.cache.put_job(day_plan.key, self._record(day_plan, req, job_id, status, asked_at))
+            log.info("exported %s as job %s", day_plan.date, job_id)
+
+    def _send_export(
+        self, day_plan: DayPlan, params: Mapping[str, Any], asked_at: dt.datetime
+    ) -> tuple[str, str]:
+        """Send one ClickExport; if its answer is lost, find its job before sending again."""
+        try:
+            submission = self.api.submit_click_export(day_plan.date, **params)
+            return submission.job_id, submission.status
+        except ExportOutcomeUnknown as exc:
+            # The export may have been created: look for it before sending again.
+            found = self._find_lost_export(asked_at)
+            if found is not None:
+                log.warning("%s Found its job %s in the Jobs list.", exc, found)
+                return found, "QUEUED"
+            log.warning(
+                "%s The ClickExport for %s is sent once more (it counts once more).",
+                exc, day_plan.date,
+            )  # fmt: skip
+            submission = self.api.submit_click_export(day_plan.date, **params)
+            return submission.job_id, submission.status
+
+    def _find_lost_export(self, asked_at: dt.datetime) -> str | None:
+        """The job a ClickExport whose answer was lost created, if the Jobs list shows one.
+
+        The Jobs list costs no export. Only a single ClickExport job created since the
+        call (allowing two minutes of clock difference) that no cached record knows is
+        taken; anything less certain returns ``None``.
+        """
+        zone = ZoneInfo(self.settings.timezone)
+        since = (asked_at.astimezone(zone) - dt.timedelta(days=1)).date()
+        try:
+            listed = self.api.list_jobs(created_after=since)
+        except ApiError as exc:
+            log.info("the Jobs list is not available (%s)", exc)
+            return None
+        known = {r.get("job_id") for r in self.cache.jobs()}
+        earliest = asked_at - dt.timedelta(minutes=2)
+        found = [
+            job.id
+            for job in listed
+            if job.id not in known
+            and job.type in ("", "ClickExport")
+            and job.created is not None
+            and job.created >= earliest
+        ]
+        return found[0] if len(found) == 1 else None
 
     def replay(self, key: str, *, final_replay: bool = False, count_failure: bool = False) -> Job:
+        """Replay the job of ``key`` and mark the record as waiting for the new run."""
         record = self.cache.job(key) or {}
+        asked_at = self.now()
         job = jobs.replay(self.api, record["job_id"])
+        self._note_job_zone(job)
+        # The answer may still describe the previous run (COMPLETED, old dates): only a
+        # run completed after this baseline is accepted as the replayed result.
+        baseline = None
+        if job.status in _TERMINAL:
+            baseline = _run_end(job) or asked_at
+        today = quota_day(asked_at, self.settings.quota_timezone).isoformat()
+        by_day = record.get("replays_by_day") or {}
         changes: dict[str, Any] = {
             "pending": True,
+            "awaiting_replay": True,
+            "replay_baseline": baseline.isoformat() if baseline else "",
+            "replay_started": False,
             "status": job.status or "QUEUED",
-            "last_replay_at": self.now().isoformat(),
+            "requested_at": asked_at.isoformat(),
+            "last_replay_at": asked_at.isoformat(),
             "replays": int(record.get("replays", 0)) + 1,
+            "replays_by_day": {today: int(by_day.get(today, 0)) + 1},
             "source": "replay",
         }
         if final_replay:
@@ -125,6 +212,7 @@ class Fetcher:
     def execute(self, plan: Plan, req: Request, bar: Any, timeout: float | None) -> dict[str, str]:
         """Spend what the plan needs, then wait for every outstanding job."""
         sources: dict[str, str] = {}
+        gone: list[DayPlan] = []
         for day_plan in plan.days:
             if day_plan.action == "export":
                 self._submit(day_plan, req)
@@ -137,19 +225,26 @@ class Fetcher:
                             self.replay(day_plan.key, final_replay=True)
                         except NotFoundError:
                             log.warning(
-                                "job %s for %s is gone; serving the cached provisional day",
+                                "job %s for %s is gone; its provisional day is exported again",
                                 record.get("job_id"), day_plan.date,
                             )  # fmt: skip
-                            self.cache.update_job(day_plan.key, final_replay=True)
+                            self.cache.update_job(day_plan.key, job_gone=True)
+                            gone.append(day_plan)
                 sources[day_plan.key] = "replay"
             elif day_plan.action == "resume":
                 sources[day_plan.key] = "resume"
             else:
                 sources[day_plan.key] = "cache"
                 bar.update(1)
-        waiting = [d.key for d in plan.days if d.action != "cache"]
+        waiting = [d.key for d in plan.days if d.action != "cache" and d not in gone]
         resumed = {d.key for d in plan.days if d.action == "resume"}
         self.wait(waiting, bar, timeout, immediate=resumed)
+        if gone:
+            raise JobLost(
+                f"{len(gone)} provisional day(s) lost their job before the final replay",
+                job_ids=[d.job_id or "" for d in gone],
+                dates=[d.date.isoformat() for d in gone],
+            )
         return sources
 
     def wait(
@@ -222,62 +317,184 @@ class Fetcher:
             )
 
     def _check(self, key: str, job_id: str, failures: collections.Counter[str]) -> jobs.Check:
-        """Poll one job through its Download; ingest the result once it arrives."""
+        """Poll one job; download, verify and ingest its result once it is there."""
         with self.cache.lock(key):
             record = self.cache.job(key) or {}
             if record.get("job_id") != job_id:
                 return jobs.Check("done")
             if not record.get("pending") and self.cache.day_path(key).exists():
                 return jobs.Check("done")  # another process finished it
+            known: Job | None = None
             try:
+                if record.get("awaiting_replay"):
+                    # Download may still serve the previous run's file: ask the job first.
+                    known = self.api.get_job(job_id)
+                    self._note_job_zone(known)
+                    if known.status in _TERMINAL and not _new_run(known, record):
+                        return jobs.Check("pending", known)  # still the previous run
+                    if known.status not in _TERMINAL and not record.get("replay_started"):
+                        record = self.cache.update_job(key, replay_started=True)
+                    if known.status != "COMPLETED":
+                        return self._not_ready(key, record, known)
                 outcome = jobs.fetch_result(self.api, job_id, self.cache.download_path(key))
             except NotFoundError:
-                # The API no longer knows the job (past retention, or a restarted
-                # sandbox): forget it so the day can be planned as a new export.
+                # The API no longer knows the job (Jobs/{id} is 404): forget it so the day
+                # can be planned as a new export.
                 log.warning("job %s for %s is unknown to the API", job_id, record.get("date"))
                 self.cache.drop_job(key)
                 return jobs.Check("lost")
-            except DownloadError:
+            if isinstance(outcome, jobs.ResultGone):
+                # The job is known but its result is not (past retention): replay it,
+                # never export the same parameters again.
+                log.warning("the result of job %s is gone; replaying the job", job_id)
+                return self._not_ready(key, record, outcome.job, result_gone=True)
+            if isinstance(outcome, Job):
+                return self._not_ready(key, record, outcome)
+            try:
+                table = self._verified_table(key, record, outcome, known)
+            except DownloadError as exc:
                 failures[job_id] += 1
                 if failures[job_id] >= 4:
                     raise
+                log.info("download of job %s refused (%s); fetching it again", job_id, exc)
                 return jobs.Check("pending")
-            if isinstance(outcome, Job):
-                return self._not_ready(key, record, outcome)
-            self._ingest(key, record, outcome)
+            self._ingest(key, record, table, outcome)
             return jobs.Check("done")
 
-    def _not_ready(self, key: str, record: Mapping[str, Any], job: Job) -> jobs.Check:
-        if job.status in ("FAILED", "CANCELLED"):
+    def _not_ready(
+        self, key: str, record: Mapping[str, Any], job: Job, *, result_gone: bool = False
+    ) -> jobs.Check:
+        if result_gone or job.status in ("FAILED", "CANCELLED"):
             if int(record.get("failed_replays", 0)) >= self.max_failed_replays:
                 self.cache.update_job(key, status=job.status)
                 return jobs.Check("failed", job)
-            log.warning("job %s ended %s; replaying it", job.id, job.status)
+            if not result_gone:
+                log.warning("job %s ended %s; replaying it", job.id, job.status)
             self.replay(key, count_failure=True)
             return jobs.Check("pending", job)
         if job.status and job.status != record.get("status"):
             self.cache.update_job(key, status=job.status)
         return jobs.Check("pending", job)
 
-    def _ingest(self, key: str, record: Mapping[str, Any], file: Downloaded) -> None:
-        """Parse a downloaded result into the day frame and close the job record."""
-        table = schema.parse_export(file.path, record.get("result_format"))
-        meta = self.cache.write_day(key, table)
+    def _verified_table(
+        self, key: str, record: Mapping[str, Any], first: Downloaded, known: Job | None
+    ) -> pa.Table:
+        """The whole result as a table, or DownloadError when it is not whole.
+
+        Every page of a paged result is fetched; the rows are checked against what the
+        result names (``@total``) or, when the size could not be checked on the wire,
+        against the job's ``RecordsProcessed``.
+        """
+        job_id = str(record["job_id"])
+        paths = [first.path]
+        try:
+            for page in range(2, (first.numpages or 1) + 1):
+                dest = first.path.with_suffix(f".p{page}")
+                outcome = self.api.download(job_id, dest, page=page)
+                if not isinstance(outcome, Downloaded):
+                    raise DownloadError(f"page {page} of job {job_id} is not ready")
+                paths.append(outcome.path)
+            expected = first.total if first.numpages else None
+            if expected is None and (not first.length_checked or first.size == 0):
+                known = known or self.api.get_job(job_id)
+                expected = known.records_processed
+            if first.size == 0 and expected != 0:
+                raise DownloadError("the result arrived empty (a CSV has a header at least)")
+            fmt = record.get("result_format")
+            zone = self.settings.timezone
+            if first.size == 0:
+                table = schema.empty_table()  # the job itself reports no rows
+            elif len(paths) > 1:
+                table = schema.parse_pages(paths, fmt, timezone=zone)
+            else:
+                table = schema.parse_export(first.path, fmt, timezone=zone)
+            if expected is not None and table.num_rows != expected:
+                raise DownloadError(
+                    f"the result has {table.num_rows} rows but the job reports {expected}"
+                )
+        except (DownloadError, NotFoundError) as exc:
+            _remove(paths)
+            raise DownloadError(str(exc), endpoint="Download") from None
+        except BaseException:
+            _remove(paths)
+            raise
+        _remove(paths[1:])
+        return table
+
+    def _ingest(
+        self, key: str, record: Mapping[str, Any], table: pa.Table, file: Downloaded
+    ) -> None:
+        """Store the verified table as the day frame and close the job record."""
         day = dt.date.fromisoformat(record["date"])
-        now = self.now()
+        asked = record.get("requested_at") or record.get("submitted_at")
+        produced_at = dt.datetime.fromisoformat(asked) if asked else self.now()
+        self._note_table_zone(table, day)
+        final = self.zone_conflict is None and is_final(
+            day, produced_at, self.settings.timezone, self.settings.settle_delay
+        )
+        missing = (table.schema.metadata or {}).get(b"clickkit.missing", b"").decode()
+        result = {
+            "missing": [c for c in missing.split(",") if c],
+            "fetched_at": self.now().isoformat(),
+            "final": final,
+            "produced_at": produced_at.isoformat(),
+            "checksum": file.checksum,
+        }
+        meta = self.cache.write_day(key, table, record={**record, "result": result})
         self.cache.update_job(
             key,
             pending=False,
+            awaiting_replay=False,
             status="COMPLETED",
-            result={
-                **meta,
-                "fetched_at": now.isoformat(),
-                "final": is_final(day, now, self.settings.timezone, self.settings.settle_delay),
-                "checksum": file.checksum,
-            },
+            result={**meta, **result},
         )
         with contextlib.suppress(OSError):
             file.path.unlink()
+
+    # -- the account's time zone, as the API's own offsets show it ---------------------
+
+    def _conflict(self, message: str) -> None:
+        if self.zone_conflict is None:
+            self.zone_conflict = message
+            warnings.warn(message, TimezoneMismatchWarning, stacklevel=2)
+
+    def _note_job_zone(self, job: Job) -> None:
+        """Compare a Job's date offsets with the account time zone setting."""
+        for moment in (job.created, job.started, job.completed):
+            offset = moment.utcoffset() if moment is not None else None
+            if not offset:  # no date, or UTC/"Z": says nothing about the account's zone
+                continue
+            expected = moment.astimezone(ZoneInfo(self.settings.timezone)).utcoffset()
+            if offset != expected:
+                self._conflict(
+                    f"the API sends job dates at UTC{_offset(offset)} but "
+                    f"timezone={self.settings.timezone!r} is UTC{_offset(expected)} then; "
+                    "no day is marked final until timezone= (CLICKKIT_TIMEZONE) names the "
+                    "account's time zone."
+                )
+            return
+
+    def _note_table_zone(self, table: pa.Table, day: dt.date) -> None:
+        """Compare the EventDate offsets of a result with the account time zone setting."""
+        raw = (table.schema.metadata or {}).get(b"clickkit.offsets", b"").decode()
+        seen = {o for o in raw.split(",") if o and o not in ("none", "+00:00", "Z")}
+        if not seen:
+            return
+        zone = ZoneInfo(self.settings.timezone)
+        start = dt.datetime.combine(day, dt.time(), zone)
+        expected = {
+            _offset((start + dt.timedelta(hours=h)).astimezone(zone).utcoffset())
+            for h in range(0, 26)
+        }
+        if not seen <= expected:
+            self._conflict(
+                f"the export of {day} has EventDate offsets {', '.join(sorted(seen))} but "
+                f"timezone={self.settings.timezone!r} has {', '.join(sorted(expected))}; no "
+                "day is marked final until timezone= (CLICKKIT_TIMEZONE) names the "
+                "account's time zone."
+            )
+
+    # -- restoring and loading -----------------------------------------------------------
 
     def _restore(self, damaged: list[DayPlan], timeout: float | None) -> None:
         """Fetch damaged or missing day files again through their jobs (never an export)."""
@@ -295,7 +512,16 @@ class Fetcher:
         return table
 
     def load_days(self, plan: Plan, req: Request, timeout: float | None) -> list[pa.Table]:
-        """The plan's day tables, filtered, in date order; damaged files are restored."""
+        """The plan's day tables, filtered, in date order; damaged files are restored.
+
+        Whole-day exports are filtered here; an exact export was filtered by the API.
+
+        Raises
+        ------
+        InvalidRequestError
+            A filter needs a column that a whole-day export does not carry (it would
+            silently return no rows); the message names ``scope="exact"``.
+        """
         tables: dict[dt.date, pa.Table] = {}
         damaged: list[DayPlan] = []
         for day_plan in plan.days:
@@ -307,10 +533,14 @@ class Fetcher:
         if damaged:
             self._restore(damaged, timeout)
             tables.update({d.date: self._restored_table(d) for d in damaged})
-        return [
-            schema.filter_table(tables[d.date], **local_filters(req.filters))
-            for d in sorted(plan.days, key=lambda d: d.date)
-        ]
+        out = []
+        for d in sorted(plan.days, key=lambda d: d.date):
+            table = tables[d.date]
+            if d.whole_day and not req.filters.is_empty:
+                _check_filter_columns(table, req.filters, d.date)
+                table = schema.filter_table(table, **local_filters(req.filters))
+            out.append(table)
+        return out
 
     def ensure_days(self, plan: Plan, timeout: float | None) -> None:
         """Make sure every day file of the plan is present and whole, without loading it.
@@ -330,6 +560,75 @@ class Fetcher:
             self._restore(damaged, timeout)
             for day_plan in damaged:
                 self._restored_table(day_plan)
+
+
+#: Which columns each filter reads (``Filters`` field -> schema columns).
+_FILTER_COLUMNS = {
+    "program_ids": ("program_id",),
+    "ad_ids": ("ad_id",),
+    "sub_ids": ("sub_id1", "sub_id2", "sub_id3"),
+    "unique": ("unique_click",),
+}
+
+
+def filter_columns(filters: Filters) -> set[str]:
+    """The schema columns that applying ``filters`` locally reads."""
+    return {c for name, cols in _FILTER_COLUMNS.items() if getattr(filters, name) for c in cols}
+
+
+def _check_filter_columns(table: pa.Table, filters: Filters, day: dt.date) -> None:
+    """Refuse a local filter on a column the export left out or left empty."""
+    missing = set((table.schema.metadata or {}).get(b"clickkit.missing", b"").decode().split(","))
+    for name, columns in _FILTER_COLUMNS.items():
+        if not getattr(filters, name):
+            continue
+        absent = [c for c in columns if c in missing]
+        empty = table.num_rows > 0 and all(
+            c not in table.column_names or table[c].null_count == table.num_rows for c in columns
+        )
+        if absent or empty:
+            what = ", ".join(absent) if absent else " / ".join(columns)
+            raise InvalidRequestError(
+                f"the {name.removesuffix('s')} filter cannot be applied to the export of "
+                f"{day}: it has no {what} values, so the filter would silently return no "
+                "rows. Pass scope='exact' to let impact.com apply the filter (one export "
+                "per day and filter set)."
+            )
+
+
+_TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+
+
+def _run_end(job: Job) -> dt.datetime | None:
+    """When the run a finished Job describes ended, as the Job's dates say."""
+    return {"COMPLETED": job.completed, "FAILED": job.failed, "CANCELLED": job.cancelled}.get(
+        job.status
+    )
+
+
+def _new_run(job: Job, record: Mapping[str, Any]) -> bool:
+    """Whether a finished ``job`` is the run the record's replay asked for.
+
+    A replayed job may go on describing its previous run for a while: only a run seen
+    queued or running since, or one that ended after the previous run did, is new.
+    """
+    baseline = record.get("replay_baseline")
+    if not baseline or record.get("replay_started"):
+        return True
+    end = _run_end(job)
+    return end is not None and end > dt.datetime.fromisoformat(baseline)
+
+
+def _offset(delta: dt.timedelta | None) -> str:
+    minutes = int((delta or dt.timedelta()).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def local_filters(filters: Filters) -> dict[str, Any]:

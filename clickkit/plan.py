@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Action = Literal["cache", "export", "replay", "resume"]
-Scope = Literal["day", "exact"]
 SCOPES: tuple[str, ...] = ("day", "exact")
 
 
@@ -134,7 +133,19 @@ class Candidate:
 
 @dataclass(frozen=True)
 class DayPlan:
-    """What will be done for one day."""
+    """What will be done for one day.
+
+    Attributes
+    ----------
+    final : bool
+        Whether the day itself is over (plus the settle delay) now.
+    provisional : bool
+        Whether the data served for the day will be provisional: produced before the
+        day was over, whatever the day is now.
+    fallback_key : str or None
+        For the new export of a day whose job is gone: the key of the provisional copy
+        that is served instead while the quota does not allow the export.
+    """
 
     date: dt.date
     action: Action
@@ -143,6 +154,8 @@ class DayPlan:
     final: bool
     whole_day: bool
     note: str = ""
+    provisional: bool = False
+    fallback_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,8 @@ class QuotaStatus:
     """ClickExport calls used and left in the current quota day, plus the hourly limit.
 
     ``remaining`` is the smaller of the local ledger's count and the server's own
-    headers when the server sent them in this quota day.
+    headers when the server sent them in this quota day, less what other processes
+    have ``reserved`` for the plans they are carrying out.
     """
 
     limit: int
@@ -158,6 +172,7 @@ class QuotaStatus:
     remaining: int
     quota_day: dt.date
     resets_at: dt.datetime
+    reserved: int = 0
     hourly_limit: int | None = None
     hourly_remaining: int | None = None
     calls_today: Mapping[str, int] = field(default_factory=dict)
@@ -169,6 +184,8 @@ class QuotaStatus:
             ("quota day", self.quota_day.isoformat()),
             ("resets at", self.resets_at.isoformat(timespec="minutes")),
         ]
+        if self.reserved:
+            rows.append(("reserved by others", f"{self.reserved} (plans running now)"))
         if self.hourly_limit is not None:
             rows.append(("hourly calls left", f"{self.hourly_remaining} of {self.hourly_limit}"))
         if self.calls_today:
@@ -235,8 +252,8 @@ class Plan:
 
     @property
     def provisional(self) -> tuple[dt.date, ...]:
-        """Days that are not final yet (their data may still grow)."""
-        return tuple(d.date for d in self.days if not d.final)
+        """Days whose data will be provisional (it may still grow)."""
+        return tuple(d.date for d in self.days if d.provisional)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per day: date, action, final, job id, note."""
@@ -247,7 +264,7 @@ class Plan:
                 {
                     "date": d.date,
                     "action": d.action,
-                    "final": d.final,
+                    "final": not d.provisional,
                     "job_id": d.job_id,
                     "note": d.note,
                 }
@@ -277,7 +294,7 @@ class Plan:
         lines = [f"{k:>20}: {v}" for k, v in self._summary()]
         lines.append("")
         for d in self.days:
-            state = "final" if d.final else "provisional"
+            state = "provisional" if d.provisional else "final"
             lines.append(f"  {d.date}  {d.action:<7} {state:<11} {d.note}")
         return "\n".join(lines)
 
@@ -291,7 +308,8 @@ class Plan:
         head = _html_table("Plan", self._summary())
         rows = "".join(
             f"<tr><td>{d.date}</td><td>{d.action}</td>"
-            f"<td>{'final' if d.final else 'provisional'}</td><td>{html.escape(d.note)}</td></tr>"
+            f"<td>{'provisional' if d.provisional else 'final'}</td>"
+            f"<td>{html.escape(d.note)}</td></tr>"
             for d in self.days
         )
         return (
@@ -308,6 +326,54 @@ def _html_table(title: str, rows: Sequence[tuple[str, str]]) -> str:
     return f"<table><caption>{html.escape(title)}</caption>{body}</table>"
 
 
+def replay_refusal(
+    record: Mapping[str, Any],
+    now: dt.datetime,
+    *,
+    min_interval: dt.timedelta,
+    max_per_day: int,
+    quota_timezone: str = "UTC",
+) -> str | None:
+    """Why a replay of this job may not happen now, or ``None`` when it may.
+
+    The guards impact.com asks for, applied to automatic and explicit replays alike:
+    never while the job is unfinished, never right after it was exported or replayed,
+    and never more than ``max_per_day`` times a quota day.
+
+    Examples
+    --------
+    >>> now = dt.datetime(2026, 10, 2, 4, tzinfo=dt.UTC)
+    >>> record = {"requested_at": "2026-10-02T03:57:00+00:00"}
+    >>> replay_refusal(record, now, min_interval=dt.timedelta(hours=1), max_per_day=3)
+    'it was exported or replayed 3 min ago; the next replay may run from 2026-10-02 04:57 UTC'
+    """
+    if record.get("pending"):
+        return "its job has not finished yet"
+    last = record.get("requested_at") or record.get("last_replay_at") or record.get("submitted_at")
+    if last:
+        elapsed = now - dt.datetime.fromisoformat(last)
+        if elapsed < min_interval:
+            ready = (now + (min_interval - elapsed)).astimezone(dt.UTC)
+            return (
+                f"it was exported or replayed {_human(elapsed)} ago; the next replay may run "
+                f"from {ready:%Y-%m-%d %H:%M} UTC"
+            )
+    today = quota_day(now, quota_timezone).isoformat()
+    done = int((record.get("replays_by_day") or {}).get(today, 0))
+    if done >= max_per_day:
+        return f"it was already replayed {done} times today (the limit is {max_per_day})"
+    return None
+
+
+def _human(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return f"{max(int(delta.total_seconds()), 0)} s"
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes / 60:.1f} h"
+
+
 def plan_day(
     day: dt.date,
     candidates: Sequence[Candidate],
@@ -315,35 +381,60 @@ def plan_day(
     *,
     final: bool,
     export_whole_day: bool,
+    guard: Callable[[Mapping[str, Any]], str | None] | None = None,
 ) -> DayPlan:
     """Decide one day from the cached candidates (best first).
 
-    A result fetched after the day became final is served as is; a provisional result
-    is served while the day is still open, and replayed once after it closes. A job whose
-    result is missing (never downloaded, or the file was damaged) is resumed through the
-    same job: never a new export.
+    A result produced after the day became final is served as is; a provisional result
+    is served while the day is still open, and replayed once after it closes (when
+    ``guard`` allows; until then it is served, marked provisional). A job whose result
+    is missing (never downloaded, or the file was damaged) is resumed through the same
+    job: never a new export. A provisional day whose job the API no longer knows is
+    exported again (a new request in effect: the day changed), or served as provisional
+    while the quota does not allow that.
     """
     for c in candidates:
         record = c.record or {}
         result = record.get("result") or {}
-        if not record.get("job_id"):
+        job_id = record.get("job_id")
+        if not job_id:
             continue
         pending = record.get("pending")
+        data_final = bool(result.get("final"))
         if result and c.has_frame and not pending:
-            if result.get("final") or not final:
-                note = "" if result.get("final") else "provisional (day still open)"
-                return DayPlan(day, "cache", c.key, record["job_id"], final, c.whole_day, note)
-            if not record.get("final_replay"):
+            if data_final or not final:
+                note = "" if data_final else "provisional (day still open)"
                 return DayPlan(
-                    day, "replay", c.key, record["job_id"], final, c.whole_day,
+                    day, "cache", c.key, job_id, final, c.whole_day, note, not data_final
+                )
+            if record.get("job_gone"):
+                return DayPlan(
+                    day, "export", export_key, None, final, export_whole_day,
+                    "provisional copy's job is gone: exported again", False, c.key,
+                )  # fmt: skip
+            refusal = guard(record) if guard is not None else None
+            if refusal is None and not record.get("final_replay"):
+                return DayPlan(
+                    day, "replay", c.key, job_id, final, c.whole_day,
                     "day closed since the provisional fetch: replay once",
                 )  # fmt: skip
-            return DayPlan(day, "cache", c.key, record["job_id"], final, c.whole_day)
-        if record.get("job_id") and (pending or not c.has_frame):
+            why = refusal or "replayed after the day closed, yet still provisional"
+            return DayPlan(
+                day, "cache", c.key, job_id, final, c.whole_day, f"provisional: {why}", True
+            )
+        if pending or not c.has_frame:
             why = "job in progress" if pending else "result re-downloaded from the same job"
-            return DayPlan(day, "resume", c.key, record["job_id"], final, c.whole_day, why)
+            return DayPlan(day, "resume", c.key, job_id, final, c.whole_day, why, not final)
     note = "" if final else "provisional (day still open)"
-    return DayPlan(day, "export", export_key, None, final, export_whole_day, note)
+    return DayPlan(day, "export", export_key, None, final, export_whole_day, note, not final)
+
+
+def _serve_fallback(day_plan: DayPlan) -> DayPlan:
+    """The provisional copy of a day whose new export does not fit the quota."""
+    return DayPlan(
+        day_plan.date, "cache", day_plan.fallback_key or day_plan.key, None, day_plan.final,
+        True, "provisional: its job is gone; exported again once the quota allows", True,
+    )  # fmt: skip
 
 
 def make_plan(
@@ -364,6 +455,15 @@ def make_plan(
     days = list(day_plans)
     deferred: list[dt.date] = []
     needed = sum(1 for d in days if d.action == "export")
+    if needed > quota.remaining:
+        # Days with a provisional copy to serve give way first (oldest first).
+        optional = sorted(
+            (i for i, d in enumerate(days) if d.action == "export" and d.fallback_key),
+            key=lambda i: days[i].date,
+        )
+        for i in optional[: needed - max(quota.remaining, 0)]:
+            days[i] = _serve_fallback(days[i])
+        needed = sum(1 for d in days if d.action == "export")
     if fetch == "fits" and needed > quota.remaining:
         # Most recent days first: they are the ones analysts look at.
         exports = sorted((d for d in days if d.action == "export"), key=lambda d: d.date)

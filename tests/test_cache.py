@@ -327,11 +327,15 @@ def test_a_dead_holder_on_this_host_is_taken_over_at_once(cache: Cache) -> None:
 # -- quota reservations ----------------------------------------------------------------
 
 
+def _keys(owner: str, n: int) -> list[str]:
+    return [f"{owner}-k{i}" for i in range(n)]
+
+
 def _reserve(args: tuple[str, str]) -> int:
     root, owner = args
     cache = Cache(root)
     try:
-        return cache.reserve_exports(ACCOUNT, DAY, 2, limit=10, owner=owner)
+        return 2 - len(cache.reserve_exports(ACCOUNT, DAY, _keys(owner, 2), limit=10, owner=owner))
     finally:
         cache.close()
 
@@ -345,7 +349,7 @@ def test_eight_processes_reserving_two_each_share_ten(tmp_path: Path) -> None:
         cache = Cache(root)
         assert sum(granted) == 10 and sorted(granted) == [0, 0, 0, 2, 2, 2, 2, 2]
         assert cache.reserved_by_others(ACCOUNT, DAY, "me") == 10
-        assert cache.reserve_exports(ACCOUNT, DAY, 1, limit=10, owner="me") == 0
+        assert cache.reserve_exports(ACCOUNT, DAY, ["x"], limit=10, owner="me") == ["x"]
         cache.close()
 
 
@@ -354,15 +358,16 @@ def test_reservations_of_dead_processes_are_ignored(tmp_path: Path) -> None:
     Cache(root).close()
     code = (
         "import datetime as dt, sys; from clickkit.cache import Cache; "
-        "c = Cache(sys.argv[1]); "
-        "print(c.reserve_exports('IRtest', dt.date(2026, 11, 16), 7, limit=10, owner='gone'))"
+        "c = Cache(sys.argv[1]); keys = [f'k{i}' for i in range(7)]; "
+        "print(len(c.reserve_exports('IRtest', dt.date(2026, 11, 16), keys, limit=10, "
+        "owner='gone')))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True,
                          text=True, check=True)  # fmt: skip
-    assert out.stdout.strip() == "7"
+    assert out.stdout.strip() == "0"
     cache = Cache(root)
     assert cache.reserved_by_others(ACCOUNT, DAY, "me") == 0
-    assert cache.reserve_exports(ACCOUNT, DAY, 10, limit=10, owner="me") == 10
+    assert cache.reserve_exports(ACCOUNT, DAY, _keys("me", 10), limit=10, owner="me") == []
     cache.close()
 
 
@@ -371,16 +376,22 @@ def test_reservations_follow_the_ledger_and_the_server(cache: Cache) -> None:
     cache.count_call(ACCOUNT, DAY, "ClickExport (no answer)", 1)
     cache.count_call(ACCOUNT, DAY, "ClickExport (429)", 5)  # refused: never a job
     cache.count_call(ACCOUNT, DAY, "Job", 40)
-    assert cache.reserve_exports(ACCOUNT, DAY, 9, limit=10, owner="a") == 6
-    assert cache.reserve_exports(ACCOUNT, DAY, 2, limit=10, owner="b") == 0
-    assert cache.reserve_exports(ACCOUNT, DAY, 2, limit=10, owner="a") == 2  # replaces
-    assert cache.reserve_exports(ACCOUNT, DAY, 9, limit=10, owner="b") == 4
-    assert cache.reserve_exports(ACCOUNT, DAY, 9, limit=10, server_remaining=3, owner="c") == 0
-    cache.spend_reservation(ACCOUNT, DAY, "a")
+
+    def refused(keys: list[str], owner: str, **kw: int) -> int:
+        return len(cache.reserve_exports(ACCOUNT, DAY, keys, limit=10, owner=owner, **kw))
+
+    a, b = _keys("a", 9), _keys("b", 9)
+    assert refused(a, "a") == 3  # 6 of 9 fit
+    assert refused(b[:2], "b") == 2
+    assert refused(a[:2], "a") == 0  # replaces a's earlier reservation
+    assert refused(b, "b") == 5
+    assert refused(a[:2] + b[:2], "c") == 0  # held by others: nothing more needed
+    assert refused(_keys("c", 9), "c", server_remaining=3) == 9
+    cache.spend_reservation(ACCOUNT, DAY, "a", a[0])
     cache.count_call(ACCOUNT, DAY, "ClickExport")
     assert cache.reserved_by_others(ACCOUNT, DAY, "c") == 5
-    cache.spend_reservation(ACCOUNT, DAY, "a", 5)  # never below 0
     cache.release_reservation(ACCOUNT, DAY, "b")
-    assert cache.reserved_by_others(ACCOUNT, DAY, "c") == 0
-    assert cache.reserve_exports(ACCOUNT, DAY, 9, limit=10, owner="c") == 5
-    assert cache.reserve_exports(ACCOUNT, DAY, 9, limit=10, server_remaining=2, owner="c") == 2
+    assert cache.reserved_by_others(ACCOUNT, DAY, "c") == 1
+    cache.release_reservation(ACCOUNT, DAY, "a")
+    assert refused(_keys("c", 9), "c") == 4
+    assert refused(_keys("c", 9), "c", server_remaining=2) == 7

@@ -264,7 +264,9 @@ def test_jobs_table_and_refresh_guards(make_client) -> None:
     with pytest.raises(ck.RefreshRefused, match="nothing is cached"):
         client.refresh("2026-11-10")
     client.sandbox_server.advance(dt.timedelta(hours=2))
-    refreshed = client.refresh("2026-11-17")
+    with pytest.raises(ck.RefreshRefused, match="force=True"):
+        client.refresh("2026-11-17")  # final when fetched: a replay cannot change it
+    refreshed = client.refresh("2026-11-17", force=True)
     assert client.sandbox_server.stats()["requests"]["Replay"] == 1
     assert exports(client) == 1 and len(refreshed) > 0
     assert refreshed.attrs["clickkit"]["days"][0]["source"] == "replay"
