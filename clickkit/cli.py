@@ -1,4 +1,4 @@
-"""The ``clickkit`` command: demo, fetch, plan, quota, jobs, and the sandbox server.
+"""The ``clickkit`` command: demo, fetch, plan, quota, jobs, doctor and the sandbox server.
 
 Every subcommand is a thin shell over the library. Errors print one line to stderr and
 exit non-zero, without a traceback.
@@ -170,6 +170,52 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _ask(message: str) -> bool:
+    """Ask on stdin (the question goes to stderr so ``--json`` output stays clean)."""
+    print(message, file=sys.stderr)
+    print("Spend it? [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check what the account really does; with --spend-one, inspect one real export."""
+    from clickkit.client import Client
+
+    if args.profile and not args.sandbox:
+        raise InvalidRequestError("--profile applies to the embedded sandbox: add --sandbox.")
+    if args.sandbox:
+        # The sandbox keeps its own (or the profile's) zone; --timezone is the setting checked.
+        try:
+            client = Client.sandbox(
+                cache_dir=args.cache_dir,
+                seed=args.seed,
+                profile=args.profile,
+                progress=False,
+                poll_interval=0.2,
+            )
+        except ValueError as exc:  # an unknown profile name
+            raise InvalidRequestError(f"--profile: {exc}.") from None
+    else:
+        client = _client(args)
+    with client:
+        report = client.doctor(
+            spend_one=args.spend_one,
+            confirm=None if args.yes else _ask,
+            timezone=args.timezone or client.settings.timezone,
+        )
+    print(report.to_json() if args.json else report)
+    path = report.write(args.report)
+    print(f"redacted report written to {path}", file=sys.stderr if args.json else sys.stdout)
+    return 0 if report.ok else 1
+
+
 def _add_common(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None:
     parser.add_argument("--cache-dir", help="cache directory (default: the user cache dir)")
     parser.add_argument("--timezone", help="the account's IANA time zone")
@@ -228,6 +274,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(jobs)
     jobs.add_argument("--check", action="store_true", help="ask the API about unfinished jobs")
     jobs.set_defaults(func=cmd_jobs)
+
+    doctor = sub.add_parser(
+        "doctor", help="what this impact.com account really does (spends nothing by default)"
+    )
+    _add_common(doctor)
+    doctor.add_argument(
+        "--spend-one",
+        type=_day,
+        metavar="DATE",
+        help="export this one day (spends 1 of the 10 daily ClickExport calls) and inspect it",
+    )
+    doctor.add_argument("--yes", action="store_true", help="do not ask before spending")
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    doctor.add_argument(
+        "--report",
+        default="clickkit-doctor.json",
+        metavar="FILE",
+        help="where the redacted JSON report goes (default clickkit-doctor.json)",
+    )
+    doctor.add_argument(
+        "--profile", help="sandbox profile with --sandbox (documented, pessimistic)"
+    )
+    doctor.set_defaults(func=cmd_doctor)
 
     sandbox = sub.add_parser(
         "sandbox", help="the local impact.com sandbox (see 'sandbox serve -h')"
