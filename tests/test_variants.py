@@ -151,7 +151,10 @@ def test_a_wrong_time_zone_setting_warns_and_marks_nothing_final(tmp_path) -> No
             sb.account_sid, sb.auth_token, base_url=sb.url, clock=sb.now,
             cache_dir=tmp_path / "c", timezone="UTC", **CLIENT,
         )  # fmt: skip
-        with pytest.warns(ck.TimezoneMismatchWarning, match="America/New_York|-05:00"):
+        with (
+            pytest.warns(ck.TimezoneMismatchWarning, match="America/New_York|-05:00"),
+            pytest.warns(ProvisionalDataWarning, match="2026-11-16"),  # never called final
+        ):
             df = client.clicks("2026-11-16")
         assert df.attrs["clickkit"]["days"][0]["final"] is False
         client.close()
