@@ -31,6 +31,8 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., ck.Client]]:
         options.setdefault("cache_dir", tmp_path / "cache")
         options.setdefault("now", NOW)
         options.setdefault("seed", 1)
+        # The account lives outside UTC, as most do: offsets and day edges are exercised.
+        options.setdefault("timezone", "America/New_York")
         options.setdefault("clicks_per_day", 300)
         options.setdefault("job_duration", dt.timedelta(0))
         options.setdefault("progress", False)

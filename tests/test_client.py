@@ -27,7 +27,7 @@ def _same_job_client(client: ck.Client, cache_dir: Path, **options) -> ck.Client
     options.setdefault("poll_interval", 0.02)
     return ck.Client(
         sb.account_sid, sb.auth_token, base_url=sb.url, clock=sb.now, cache_dir=cache_dir,
-        **options,
+        timezone=sb.timezone, **options,
     )  # fmt: skip
 
 
@@ -36,7 +36,7 @@ def test_clicks_returns_typed_frame_with_provenance(make_client) -> None:
     df = client.clicks(*WEEK)
     assert exports(client) == 3
     assert len(df) > 0 and list(df.columns[:3]) == ["id", "program_id", "program_name"]
-    assert str(df["event_date"].dtype) == "datetime64[ms, UTC]"
+    assert str(df["event_date"].dtype) == "datetime64[ms, America/New_York]"
     assert set(df["event_date"].dt.date.astype(str)) == {"2026-11-16", "2026-11-17", "2026-11-18"}
     info = df.attrs["clickkit"]
     assert [d["source"] for d in info["days"]] == ["export"] * 3
@@ -275,7 +275,7 @@ def test_jobs_table_and_refresh_guards(make_client) -> None:
 def _worker(args: tuple[str, str, str, str, str]) -> str:
     url, sid, token, cache_dir, out = args
     client = ck.Client(sid, token, base_url=url, cache_dir=cache_dir, progress=False,
-                       poll_interval=0.05)  # fmt: skip
+                       poll_interval=0.05, timezone="America/New_York")  # fmt: skip
     df = client.clicks("2026-11-16", "2026-11-18")
     df.attrs = {}
     df.to_parquet(out)

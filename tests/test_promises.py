@@ -166,7 +166,7 @@ def test_a_renamed_column_in_a_damaged_footer_is_caught(make_client) -> None:
 
 def test_the_automatic_final_replay_waits_for_the_guard(make_client) -> None:
     # Exported two minutes before the day turns final, asked for again just after.
-    client = make_client(now=dt.datetime(2026, 11, 28, 2, 58, tzinfo=dt.UTC))
+    client = make_client(now=dt.datetime(2026, 11, 28, 2, 58, tzinfo=dt.UTC), timezone="UTC")
     with pytest.warns(ProvisionalDataWarning):
         client.clicks("2026-11-27")
     client.sandbox_server.advance(dt.timedelta(minutes=3))
@@ -221,7 +221,7 @@ def test_a_result_past_retention_is_replayed_never_exported_again(make_client) -
 def _racer(args: tuple[str, str, str, str, str, str]) -> str:
     url, sid, token, cache_dir, start, end = args
     client = ck.Client(sid, token, base_url=url, cache_dir=cache_dir, progress=False,
-                       poll_interval=0.05)  # fmt: skip
+                       poll_interval=0.05, timezone="America/New_York")  # fmt: skip
     try:
         client.clicks(start, end)
         return "ok"

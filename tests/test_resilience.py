@@ -37,6 +37,7 @@ def reference(tmp_path_factory) -> pd.DataFrame:
     client = ck.Client.sandbox(
         cache_dir=tmp_path_factory.mktemp("reference"), now=NOW, seed=1, clicks_per_day=300,
         job_duration=dt.timedelta(0), progress=False, poll_interval=0.02,
+        timezone="America/New_York",
     )  # fmt: skip
     try:
         return _rows(client.clicks(*RANGE))
@@ -135,7 +136,7 @@ def test_damaged_or_missing_day_files_are_fetched_again_through_the_job(make_cli
 def _overlap_worker(args: tuple[str, str, str, str, str, str, str]) -> str:
     url, sid, token, cache_dir, start, end, out = args
     client = ck.Client(sid, token, base_url=url, cache_dir=cache_dir, progress=False,
-                       poll_interval=0.05)  # fmt: skip
+                       poll_interval=0.05, timezone="America/New_York")  # fmt: skip
     frame = client.clicks(start, end)
     frame.attrs = {}
     frame.to_parquet(out)
@@ -172,7 +173,7 @@ KILL_SCRIPT = textwrap.dedent(
     import sys, clickkit as ck
     url, sid, token, cache = sys.argv[1:5]
     client = ck.Client(sid, token, base_url=url, cache_dir=cache, progress=False,
-                       poll_interval=0.05)
+                       poll_interval=0.05, timezone="America/New_York")
     print("start", flush=True)
     client.clicks("2026-11-10", "2026-11-16")
     print("done", flush=True)
