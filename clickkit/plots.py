@@ -520,11 +520,17 @@ def hourly_heatmap(
     ax: Axes | None = None,
     **kwargs: Any,
 ) -> Axes:
-    """Plot clicks by weekday (rows, Mon..Sun) and hour of day (columns, 0-23).
+    """Plot the mean clicks per day by weekday (rows, Mon..Sun) and hour (columns, 0-23).
 
-    Hours and weekdays are those of the account's time zone (the tz of ``event_date``),
-    so the pattern does not shift by an hour across a DST change. A colorbar labelled
-    "clicks" is added next to the axes (``ax.images[0].colorbar``).
+    Each cell is the clicks of that weekday and hour divided by how many times that
+    weekday occurs in the range covered, so unequal weeks (three Mondays, two Sundays)
+    compare fairly; a weekday the range does not include is left blank, not drawn as
+    zero. The range is the call's (``df.attrs["clickkit"]`` start and end) or else that of
+    the clicks, and is stated in the title; the y labels give each weekday's number of
+    days. Hours and weekdays are those of the account's time zone (the tz of
+    ``event_date``), so the pattern does not shift by an hour across a DST change. A
+    colorbar labelled "mean clicks per day" is added next to the axes
+    (``ax.images[0].colorbar``).
 
     Parameters
     ----------
@@ -550,24 +556,62 @@ def hourly_heatmap(
     clicks = _prepare(data)
     ax = _pyplot().gca() if ax is None else ax
     ax.set_xlabel(f"hour of day ({clicks.tzname})")
-    ax.set_ylabel("weekday")
-    when = clicks.date_range_text()
-    ax.set_title("Clicks by weekday and hour" + (f", {when}" if when else ""))
+    first, last = _covered_range(data, clicks)
+    when = "" if first is None else (f"{first}" if first == last else f"{first} to {last}")
+    ax.set_title("Mean clicks per day by weekday and hour" + (f", {when}" if when else ""))
     if clicks.empty:
+        ax.set_ylabel("weekday")
         return _no_clicks(ax)
+    occurrences = _weekday_occurrences(first, last)
+    ax.set_ylabel("weekday (days in range)")
     weekday = clicks.when.dt.day_of_week.to_numpy(dtype=np.int64)
     hour = clicks.when.dt.hour.to_numpy(dtype=np.int64)
-    grid = np.bincount(weekday * 24 + hour, minlength=7 * 24).reshape(7, 24)
+    counts = np.bincount(weekday * 24 + hour, minlength=7 * 24).reshape(7, 24)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = counts / occurrences[:, None]
+    grid = np.ma.masked_invalid(np.where(occurrences[:, None] > 0, mean, np.nan))
     style: dict[str, Any] = {"aspect": "auto", "interpolation": "nearest"}
     if "norm" not in kwargs:
         style["vmin"] = 0
     image = ax.imshow(grid, cmap=cmap, **{**style, **kwargs})
     from matplotlib.ticker import StrMethodFormatter
 
-    ax.figure.colorbar(image, ax=ax, label="clicks", format=StrMethodFormatter("{x:,.0f}"))
+    ax.figure.colorbar(
+        image, ax=ax, label="mean clicks per day", format=StrMethodFormatter("{x:,.1f}")
+    )
     ax.set_xticks(range(24), [f"{h:02d}" for h in range(24)], fontsize="small")
-    ax.set_yticks(range(7), _WEEKDAYS)
+    ax.set_yticks(range(7), [f"{d} ({n})" for d, n in zip(_WEEKDAYS, occurrences, strict=True)])
     return ax
+
+
+def _covered_range(data: pd.DataFrame, clicks: _Clicks) -> tuple[dt.date | None, dt.date | None]:
+    """The days a frame covers: the call's range when it says so, else its clicks'."""
+    info = data.attrs.get("clickkit") if isinstance(data.attrs, dict) else None
+    if isinstance(info, dict) and info.get("start") and info.get("end"):
+        try:
+            return dt.date.fromisoformat(info["start"]), dt.date.fromisoformat(info["end"])
+        except (TypeError, ValueError):
+            pass  # malformed attrs: fall back to the clicks
+    if clicks.empty:
+        return None, None
+    return clicks.when.min().date(), clicks.when.max().date()
+
+
+def _weekday_occurrences(first: dt.date, last: dt.date) -> Any:
+    """How many times each weekday (Mon..Sun) occurs from ``first`` to ``last``.
+
+    Examples
+    --------
+    >>> _weekday_occurrences(dt.date(2026, 11, 2), dt.date(2026, 11, 10)).tolist()
+    [2, 2, 1, 1, 1, 1, 1]
+    """
+    import numpy as np
+
+    days = (last - first).days + 1
+    occurrences = np.full(7, days // 7, dtype=np.int64)
+    for offset in range(days % 7):
+        occurrences[(first.weekday() + offset) % 7] += 1
+    return occurrences
 
 
 def top(

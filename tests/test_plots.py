@@ -271,25 +271,44 @@ def test_provisional_days_marked_in_breakdown_and_unique_share(sample: Sample) -
 # hourly_heatmap
 
 
-def test_heatmap_is_the_weekday_hour_crosstab_in_the_account_zone(dst_sample: Sample) -> None:
+def test_heatmap_is_the_weekday_hour_mean_per_day_in_the_account_zone(dst_sample: Sample) -> None:
     ax = plots.hourly_heatmap(dst_sample.df)
     (image,) = ax.get_images()
-    expected = np.zeros((7, 24), dtype=int)
+    counts = np.zeros((7, 24), dtype=int)
     for t in dst_sample.local:
-        expected[t.weekday(), t.hour] += 1
-    np.testing.assert_array_equal(image.get_array(), expected)
+        counts[t.weekday(), t.hour] += 1
+    # 2026-10-26 (a Monday) to 2026-11-08 (a Sunday): every weekday occurs twice.
+    np.testing.assert_allclose(image.get_array(), counts / 2)
     # The same clicks binned in UTC differ: the plot really uses New York hours.
     in_utc = np.zeros((7, 24), dtype=int)
     for t in dst_sample.local:
         u = t.astimezone(UTC)
         in_utc[u.weekday(), u.hour] += 1
-    assert not np.array_equal(expected, in_utc)
+    assert not np.array_equal(counts, in_utc)
     assert image.colorbar is not None
-    assert image.colorbar.ax.get_ylabel() == "clicks"
-    assert [t.get_text() for t in ax.get_yticklabels()] == list(plots._WEEKDAYS)
+    assert image.colorbar.ax.get_ylabel() == "mean clicks per day"
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"{d} (2)" for d in plots._WEEKDAYS]
     assert [t.get_text() for t in ax.get_xticklabels()] == [f"{h:02d}" for h in range(24)]
     assert ax.get_xlabel() == f"hour of day ({NY})"
-    assert ax.get_title() == "Clicks by weekday and hour, 2026-10-26 to 2026-11-08"
+    assert ax.get_title() == "Mean clicks per day by weekday and hour, 2026-10-26 to 2026-11-08"
+
+
+def test_heatmap_over_unequal_weeks_averages_and_leaves_missing_weekdays_blank() -> None:
+    # Three days, Wednesday to Friday: four weekdays have no day at all in the range.
+    three = make_sample("2026-10-07", "2026-10-09", n=600, seed=3)
+    ax = plots.hourly_heatmap(three.df)
+    grid = ax.get_images()[0].get_array()
+    assert grid.mask[[0, 1, 5, 6]].all() and not grid.mask[[2, 3, 4]].any()  # blank, not 0
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["Mon (0)", "Tue (0)", "Wed (1)", "Thu (1)", "Fri (1)", "Sat (0)", "Sun (0)"]
+    assert ax.get_title().endswith("2026-10-07 to 2026-10-09")
+    # The range of the call, when the frame says it, decides the weekdays counted.
+    df = three.df.copy()
+    df.attrs["clickkit"] = {"start": "2026-10-05", "end": "2026-10-18", "days": []}
+    ax = plots.hourly_heatmap(df, ax=plt.figure().gca())
+    grid = ax.get_images()[0].get_array()
+    assert not grid.mask.any()  # two of every weekday in the range: Mon/Tue are 0, not blank
+    assert grid[2].sum() == pytest.approx((three.df["event_date"].dt.day_of_week == 2).sum() / 2)
 
 
 def test_heatmap_cmap_and_kwargs(sample: Sample) -> None:
