@@ -894,7 +894,8 @@ def _clock(timestamp: float | None) -> str:
 def _check_schema(schema: pa.Schema, extras: list[str] | None) -> None:
     """Raise ValueError unless a day file's schema is the canonical one.
 
-    Every known column is present with its type; other columns are strings and, when the
+    Every known column is present with its type (or as text, which the parser keeps when
+    a column's values do not parse); other columns are strings and, when the
     file records its extra columns, exactly those. So a footer byte that renames
     ``program_name`` is caught even without a content hash.
     """
@@ -912,7 +913,8 @@ def _check_schema(schema: pa.Schema, extras: list[str] | None) -> None:
             if field.type != pa.string():
                 raise ValueError(f"extra column {field.name!r} is {field.type}, not string")
             seen_extras.append(field.name)
-        elif field.type != want:
+        elif field.type != want and field.type != pa.string():
+            # Text is allowed: a column whose values did not parse is kept as text.
             raise ValueError(f"column {field.name!r} is {field.type}, not {want}")
     if expected:
         raise ValueError(f"columns missing: {', '.join(sorted(expected))}")

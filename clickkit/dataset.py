@@ -554,15 +554,45 @@ def _conform(table: pa.Table, target: pa.Schema, columns: Sequence[str]) -> pa.T
     """``table`` with exactly ``columns`` in that order; those a day lacks become nulls."""
     import pyarrow as pa
 
-    if table.column_names == list(columns):
+    if table.column_names == list(columns) and all(
+        table.schema.field(name).type == target.field(name).type for name in columns
+    ):
         return table
     arrays = [
-        table[name]
+        _cast(table[name], target.field(name).type)
         if name in table.column_names
         else pa.nulls(table.num_rows, target.field(name).type)
         for name in columns
     ]
     return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def _cast(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+    """A day's column in the type shared by all days (text when any day kept it as text)."""
+    import pyarrow.compute as pc
+
+    return column if column.type == target else pc.cast(column, target)
+
+
+def _unify(schemas: Sequence[pa.Schema]) -> pa.Schema:
+    """One schema for all days; a column some day kept as text is text in every day.
+
+    A value that did not parse leaves its column as text for that day (with a
+    ``ParseWarning``), which pyarrow's own promotion refuses to merge with a number.
+    """
+    import pyarrow as pa
+
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    types: dict[str, pa.DataType] = {}
+    for file_schema in schemas:
+        for column in file_schema:
+            known = types.setdefault(column.name, column.type)
+            if known != column.type and not pa.types.is_null(column.type):
+                types[column.name] = column.type if pa.types.is_null(known) else pa.string()
+    return pa.schema([pa.field(name, kind) for name, kind in types.items()])
 
 
 def _frame(table: pa.Table, part: _DayPart, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -718,7 +748,7 @@ def dask_frame(
     categories = schema.enum_categories(
         pa.table({name: pa.array(sorted(values), pa.string())}) for name, values in extras.items()
     )
-    unified = pa.unify_schemas(schemas, promote_options="permissive")
+    unified = _unify(schemas)
     timezone = client.settings.timezone
     shared = [local, timezone, categories, unified.to_string(show_schema_metadata=False)]
     digest = hashlib.blake2b(json.dumps(shared, default=str).encode(), digest_size=16)

@@ -295,3 +295,25 @@ def test_dask_engine_warns_for_provisional_days_and_restores_missing_files(make_
     requests = client.sandbox_server.stats()["requests"]
     assert requests["ClickExport"] == 2  # the lost file came back through its job
     assert client.export_dataset(client.cache.root.parent / "ds").written == 2
+
+
+def test_a_day_whose_column_stayed_text_loads_in_both_engines(make_client, cluster) -> None:
+    # A value that does not parse keeps its column as text for that day (ParseWarning).
+    client = make_client()
+    client.clicks(*DAYS)
+    record = next(r for r in client.cache.jobs() if r["date"] == "2026-11-17")
+    table = client.cache.read_day(record["key"], record)
+    payout = [None if v is None else f"{v:.2f}" for v in table["payout"].to_pylist()]
+    payout[0] = "pending"
+    table = table.set_column(
+        table.column_names.index("payout"), "payout", pa.array(payout, pa.string())
+    )
+    meta = client.cache.write_day(record["key"], table, record=record)
+    client.cache.update_job(record["key"], result={**record["result"], **meta})
+    frame = client.clicks(*DAYS)
+    assert client.sandbox_server.stats()["requests"]["ClickExport"] == 5  # nothing refetched
+    assert str(frame["payout"].dtype) in ("str", "string", "object")
+    assert "pending" in set(frame["payout"].dropna())
+    whole = client.clicks(*DAYS, engine="dask").compute()
+    whole.attrs = frame.attrs
+    pd.testing.assert_frame_equal(whole, frame)
