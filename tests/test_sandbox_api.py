@@ -15,56 +15,13 @@ from typing import Any
 
 import pytest
 import requests
+from sandbox_http import SandboxHttp as Api
 
 from clickkit.sandbox import COLUMNS, Sandbox, filter_clicks, generate_day
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)  # a Friday, on the hour
 YESTERDAY = "2026-11-26"
 RATE_HEADERS = ("X-RateLimit-Limit-hour", "X-RateLimit-Remaining-hour", "RateLimit-Reset")
-
-
-class Api:
-    """A tiny client for the tests: Basic auth, JSON by default, never a proxy."""
-
-    def __init__(self, sb: Sandbox, *, json: bool = True) -> None:
-        self.sb = sb
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.auth = (sb.account_sid, sb.auth_token)
-        if json:
-            self.session.headers["Accept"] = "application/json"
-        self.base = f"{sb.url}/Mediapartners/{sb.account_sid}"
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        url = self.sb.url + path if path.startswith("/") else f"{self.base}/{path}"
-        return self.session.get(url, timeout=10, **kwargs)
-
-    def export(self, day: str = YESTERDAY, **params: Any) -> requests.Response:
-        return self.get("ClickExport", params={"Date": day, **params})
-
-    def submit(self, day: str = YESTERDAY, **params: Any) -> str:
-        response = self.export(day, **params)
-        assert response.status_code == 200, response.text
-        return response.json()["QueuedUri"]
-
-    def job(self, uri: str) -> dict[str, Any]:
-        response = self.get(uri)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def download(self, uri: str, **kwargs: Any) -> requests.Response:
-        return self.get(uri + "/Download", allow_redirects=False, **kwargs)
-
-    def replay(self, uri: str) -> requests.Response:
-        return self.session.put(self.sb.url + uri + "/Replay", timeout=10)
-
-    def fetch(self, uri: str) -> bytes:
-        """Download a finished job through the 302 and the storage host."""
-        response = self.download(uri)
-        assert response.status_code == 302, response.text
-        stored = requests.get(response.headers["Location"], timeout=10)
-        assert stored.status_code == 200
-        return stored.content
 
 
 @pytest.fixture
@@ -283,7 +240,7 @@ def test_stream_mode_answers_with_the_file(api: Api, sb: Sandbox) -> None:
     uri = api.submit(ResultFormat="JSON")
     sb.advance(timedelta(seconds=10))
     for mode in ("Stream", "stream"):
-        streamed = api.download(uri, params={"Mode": mode})
+        streamed = api.download(uri, Mode=mode)
         assert streamed.status_code == 200
         assert streamed.headers["Content-Type"] == "application/json"
         assert streamed.headers["Content-Disposition"].endswith('.json"')
@@ -333,7 +290,7 @@ def test_results_past_retention_are_gone(make: Callable[..., Sandbox]) -> None:
     sb.advance(timedelta(seconds=11))
     gone = api.download(uri)
     assert gone.status_code == 404 and gone.json()["Status"] == "ERROR"
-    assert api.download(uri, params={"Mode": "Stream"}).status_code == 404
+    assert api.download(uri, Mode="Stream").status_code == 404
     forever = make(retention=None)
     api = Api(forever)
     uri = api.submit()
