@@ -1,4 +1,4 @@
-"""The ``clickkit`` command: demo, fetch, plan, quota, jobs, doctor and the sandbox server.
+"""The ``clickkit`` command: demo, fetch, plan, sync, quota, jobs, doctor and the sandbox.
 
 Every subcommand is a thin shell over the library. Errors print one line to stderr and
 exit non-zero, without a traceback.
@@ -7,13 +7,15 @@ Examples
 --------
 ``clickkit demo`` runs the whole pipeline against the embedded sandbox;
 ``clickkit fetch 2026-10-01 2026-10-07 -o clicks.parquet`` uses real credentials from
-``IMPACT_ACCOUNT_SID`` / ``IMPACT_AUTH_TOKEN`` (or ``--sandbox``).
+``IMPACT_ACCOUNT_SID`` / ``IMPACT_AUTH_TOKEN`` (or ``--sandbox``);
+``clickkit sync --since 2026-09-01`` keeps a cache complete when run daily from cron.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import os
 import sys
@@ -177,6 +179,18 @@ def _day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    """One idempotent backfill run, for cron: spend what fits, print one line (or JSON)."""
+    from clickkit.backfill import sync
+
+    if not sys.stderr.isatty():
+        args.no_progress = True  # no progress bars in cron mail or logs
+    with _client(args) as client:
+        report = sync(client, args.since, args.until, reserve=args.reserve, **_filters(args))
+    print(json.dumps(report.to_dict()) if args.json else report)
+    return 0
+
+
 def _ask(message: str) -> bool:
     """Ask on stdin (the question goes to stderr so ``--json`` output stays clean)."""
     print(message, file=sys.stderr)
@@ -265,6 +279,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_range(plan)
     _add_common(plan)
     plan.set_defaults(func=cmd_plan)
+
+    sync = sub.add_parser(
+        "sync",
+        help="for cron: export the newest missing complete days that fit, replay the "
+        "provisional days that became final",
+    )
+    sync.add_argument("--since", type=_day, required=True, metavar="DATE", help="first day")
+    sync.add_argument(
+        "--until", type=_day, metavar="DATE", help="last day (default: the last final day)"
+    )
+    sync.add_argument(
+        "--reserve",
+        type=int,
+        metavar="N",
+        help="exports of the day left for interactive use (default CLICKKIT_RESERVE or 0)",
+    )
+    sync.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    sync.add_argument("--program-id", type=int, action="append", help="repeatable")
+    sync.add_argument("--ad-id", type=int, action="append", help="repeatable")
+    sync.add_argument("--sub-id", action="append", help="repeatable")
+    sync.add_argument("--unique", action="store_true", help="unique clicks only")
+    sync.add_argument("--scope", choices=["day", "exact"], default="day")
+    _add_common(sync)
+    sync.set_defaults(func=cmd_sync)
 
     quota = sub.add_parser("quota", help="ClickExport calls used and left today")
     _add_common(quota)

@@ -33,6 +33,7 @@ from clickkit.api import CallRecord, ImpactApi
 from clickkit.cache import Cache, request_key
 from clickkit.errors import (
     ConfigurationError,
+    InvalidRequestError,
     JobLost,
     ProvisionalDataWarning,
     QuotaExhausted,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from clickkit.backfill import BackfillReport
     from clickkit.dataset import DatasetReport
     from clickkit.doctor import DoctorReport
 
@@ -114,6 +116,9 @@ class Client:
         How long after midnight a day becomes final (``CLICKKIT_SETTLE_HOURS``; 3 h).
     daily_export_limit : int, optional
         ClickExport calls allowed per quota day (``CLICKKIT_DAILY_EXPORT_LIMIT``; 10).
+    reserve : int, optional
+        Exports a day that :meth:`backfill` and ``clickkit sync`` leave for interactive
+        calls (``CLICKKIT_RESERVE``; 0). :meth:`clicks` may use them.
     clock : callable, optional
         Returns the current aware datetime; tests pass a sandbox's clock.
     result_format : {"CSV", "JSON", "XML"}
@@ -160,6 +165,7 @@ class Client:
         quota_timezone: str | None = None,
         settle_delay: dt.timedelta | None = None,
         daily_export_limit: int | None = None,
+        reserve: int | None = None,
         ir_version: str | None = None,
         max_days: int | None = None,
         clock: Clock | None = None,
@@ -212,6 +218,7 @@ class Client:
                 "daily_export_limit": daily_export_limit,
                 "ir_version": ir_version,
                 "max_days": max_days,
+                "reserve": reserve,
             },
             env,
         )
@@ -268,7 +275,7 @@ class Client:
             "progress", "poll_interval", "poll_max", "wait_timeout", "min_refresh_interval",
             "max_failed_replays", "max_replays_per_day", "result_format", "settle_delay",
             "quota_timezone", "max_days", "postback", "postback_safety_interval", "env",
-            "proxies", "verify",
+            "proxies", "verify", "reserve",
         }  # fmt: skip
         client_options = {k: options.pop(k) for k in list(options) if k in client_keys}
         server = Sandbox(**options)
@@ -393,6 +400,7 @@ class Client:
             hourly_limit=rate.limit_hour,
             hourly_remaining=rate.remaining_hour,
             calls_today=ledger,
+            reserve=self.settings.reserve,
         )
 
     def _server_remaining(self, day: dt.date) -> int | None:
@@ -400,13 +408,14 @@ class Client:
         return value if isinstance(value, int) else None
 
     @contextlib.contextmanager
-    def _reserved(self, plan: Plan, fetch: str) -> Iterator[Plan]:
+    def _reserved(self, plan: Plan, fetch: str, *, reserve: int = 0) -> Iterator[Plan]:
         """Reserve the plan's exports in the shared ledger; release what was not spent.
 
         Every process planning on this cache sees the reservation at once, so two plans
         never count the same remaining exports. When another process got there first,
         ``fetch="all"`` raises :class:`~clickkit.QuotaExhausted` (nothing spent) and
-        ``fetch="fits"`` shrinks the plan to what was granted.
+        ``fetch="fits"`` shrinks the plan to what was granted. ``reserve`` exports of
+        the day stay out of reach (backfills leave them for interactive calls).
         """
         if plan.exports == 0:
             yield plan
@@ -416,9 +425,10 @@ class Client:
         # Most recent days first: with fetch="fits" they are the ones kept.
         keys = [d.key for d in sorted(plan.days, key=lambda d: d.date, reverse=True)
                 if d.action == "export"]  # fmt: skip
+        server = self._server_remaining(day)
         refused = self.cache.reserve_exports(
-            self.account_sid, day, keys, limit=self.settings.daily_export_limit,
-            server_remaining=self._server_remaining(day), owner=self._owner,
+            self.account_sid, day, keys, limit=self.settings.daily_export_limit - reserve,
+            server_remaining=None if server is None else server - reserve, owner=self._owner,
         )  # fmt: skip
         try:
             if refused:
@@ -426,10 +436,16 @@ class Client:
                 shrunk = dataclasses.replace(plan.quota, remaining=granted)
                 if fetch == "all":
                     raise self._quota_error(dataclasses.replace(plan, quota=shrunk))
-                plan = make_plan(
+                # The days already left out stay left out (and listed).
+                shrunk_plan = make_plan(
                     plan.start, plan.end, scope=plan.scope, filters=plan.filters,
-                    day_plans=plan.days, quota=shrunk, fetch="fits",
+                    day_plans=plan.days, quota=shrunk, fetch="fits", include_today=True,
                 )  # fmt: skip
+                plan = dataclasses.replace(
+                    shrunk_plan,
+                    deferred=tuple(sorted({*plan.deferred, *shrunk_plan.deferred})),
+                    held_back=plan.held_back,
+                )
             yield plan
         finally:
             self.cache.release_reservation(self.account_sid, day, self._owner)
@@ -483,7 +499,10 @@ class Client:
             candidates = [c for c in candidates if not (c.whole_day and needed & _missing(c))]
         return candidates
 
-    def _plan(self, req: Request, fetch: str) -> Plan:
+    def _plan(
+        self, req: Request, fetch: str, *, include_today: bool = False, reserve: int = 0
+    ) -> Plan:
+        """Plan ``req`` against the cache and the quota; ``reserve`` exports are kept back."""
         now = self.now()
         exact = req.scope == "exact" and not req.filters.is_empty
         day_plans = []
@@ -505,14 +524,18 @@ class Client:
                     ),
                 )
             )
+        quota = self.quota()
+        if reserve:
+            quota = dataclasses.replace(quota, remaining=max(quota.remaining - reserve, 0))
         return make_plan(
             req.start,
             req.end,
             scope=req.scope,
             filters=req.filters,
             day_plans=day_plans,
-            quota=self.quota(),
+            quota=quota,
             fetch="fits" if fetch == "fits" else "all",
+            include_today=include_today,
         )
 
     def plan(
@@ -527,8 +550,13 @@ class Client:
         scope: str = "day",
         result_format: str | None = None,
         fetch: Literal["all", "fits"] = "all",
+        include_today: bool = False,
     ) -> Plan:
         """Dry run of :meth:`clicks`: what each day needs and what it costs. Spends nothing.
+
+        A plan that needs more exports than are left today says how many quota days it
+        needs and when all of it can be loaded (:attr:`Plan.quota_days`,
+        :attr:`Plan.finishes_at`).
 
         Examples
         --------
@@ -539,7 +567,11 @@ class Client:
             start, end, program_id=program_id, ad_id=ad_id, sub_id=sub_id, unique=unique,
             scope=scope, result_format=result_format,
         )  # fmt: skip
-        return self._plan(req, inputs.parse_choice(fetch, "fetch", ("all", "fits")))
+        return self._plan(
+            req,
+            inputs.parse_choice(fetch, "fetch", ("all", "fits")),
+            include_today=_flag(include_today, "include_today"),
+        )
 
     # -- the main call ----------------------------------------------------------------
 
@@ -555,6 +587,7 @@ class Client:
         scope: str = "day",
         result_format: str | None = None,
         fetch: Literal["all", "fits"] = "all",
+        include_today: bool = False,
         progress: bool | None = None,
         timeout: float | None = None,
         engine: Literal["pandas", "dask"] = "pandas",
@@ -581,6 +614,12 @@ class Client:
             ``"all"`` raises :class:`~clickkit.QuotaExhausted` before spending anything
             when the quota does not cover the plan; ``"fits"`` fetches the most recent
             days that fit and leaves the rest (listed in ``df.attrs``) for later.
+        include_today : bool
+            With ``fetch="fits"``: also export days that are not final yet (today, and
+            yesterday within the settle delay). By default they are left out (listed in
+            ``df.attrs["clickkit"]["held_back"]``): exporting one now costs an export now
+            and a replay once it is final. Days already cached are served either way;
+            ``fetch="all"`` always includes them.
         progress : bool, optional
             Show a progress bar (default: the client's setting).
         timeout : float, optional
@@ -608,9 +647,10 @@ class Client:
 
             require_dask()  # before anything is spent
         fetch_mode = inputs.parse_choice(fetch, "fetch", ("all", "fits"))
+        include = _flag(include_today, "include_today")
         before = self._calls_snapshot()
         show = self.progress if progress is None else progress
-        plan, sources = self._carry_out(req, fetch_mode, show, timeout)
+        plan, sources = self._carry_out(req, fetch_mode, show, timeout, include_today=include)
         spent = self._calls_snapshot() - before
         provenance = self._provenance(plan, req, sources, spent)
         if engine == "dask":
@@ -627,23 +667,34 @@ class Client:
         return frame
 
     def _carry_out(
-        self, req: Request, fetch: str, show: bool, timeout: float | None
+        self,
+        req: Request,
+        fetch: str,
+        show: bool,
+        timeout: float | None,
+        *,
+        include_today: bool = False,
+        reserve: int = 0,
     ) -> tuple[Plan, dict[str, str]]:
         """Plan and execute until nothing is left to do; return the last plan and sources.
 
         A second round runs only when the first left work a plan can see only now: a
         resumed result that turned out provisional for a day that has closed (replayed
         now, if the guards allow), or a provisional day whose job was gone (exported
-        again).
+        again). ``reserve`` exports of the quota day are never planned nor reserved.
         """
         sources: dict[str, str] = {}
-        plan = self._plan(req, fetch)
+        options = {"include_today": include_today, "reserve": reserve}
+        plan = self._plan(req, fetch, **options)
         for attempt in range(3):
             if attempt and not any(d.action in ("export", "replay") for d in plan.days):
                 break
             busy = show and any(d.action != "cache" for d in plan.days)
             try:
-                with self._reserved(plan, fetch) as plan, progress_bar(len(plan.days), busy) as bar:
+                with (
+                    self._reserved(plan, fetch, reserve=reserve) as plan,
+                    progress_bar(len(plan.days), busy) as bar,
+                ):
                     done = self._fetcher().execute(plan, req, bar, timeout)
             except JobLost as lost:
                 # Jobs the API forgot: their days are planned again (at most twice).
@@ -652,7 +703,7 @@ class Client:
                 log.warning("%s; planning %s again", lost, ", ".join(lost.dates))
             else:
                 sources.update({k: v for k, v in done.items() if v != "cache" or k not in sources})
-            plan = self._plan(req, fetch)
+            plan = self._plan(req, fetch, **options)
         return plan, sources
 
     def _quota_error(self, plan: Plan) -> QuotaExhausted:
@@ -688,6 +739,15 @@ class Client:
                 UserWarning,
                 stacklevel=3,
             )
+        if plan.held_back:
+            days = ", ".join(d.isoformat() for d in plan.held_back)
+            warnings.warn(
+                f"not fetched because not final yet (fetch='fits'): {days}. Exporting a day "
+                "before it is over costs an export now and a replay later; pass "
+                "include_today=True to load it anyway, or ask after it is final.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _provenance(
         self,
@@ -720,10 +780,95 @@ class Client:
             "scope": req.scope,
             "days": days,
             "deferred": [d.isoformat() for d in plan.deferred],
+            "held_back": [d.isoformat() for d in plan.held_back],
             # The signed-URL storage host is not impact.com's API: counted apart.
             "api_calls": {k: v for k, v in spent.items() if not k.startswith("Storage")},
             "storage_downloads": sum(v for k, v in spent.items() if k.startswith("Storage")),
         }
+
+    # -- long ranges ------------------------------------------------------------------
+
+    def backfill(
+        self,
+        start: Any,
+        end: Any = None,
+        *,
+        reserve: int | None = None,
+        wait: bool = False,
+        program_id: Any = None,
+        ad_id: Any = None,
+        sub_id: Any = None,
+        unique: bool | None = None,
+        scope: str = "day",
+        result_format: str | None = None,
+        progress: bool | None = None,
+        timeout: float | None = None,
+        sleep: Callable[[float], Any] | None = None,
+    ) -> BackfillReport:
+        """Fill the cache for a long range within the daily quota; build no DataFrame.
+
+        Spends at most the exports left minus ``reserve``, on the most recent complete
+        days first; replays (once, with the usual guards) provisional days that became
+        final; never exports a day that is not final yet (it would cost an export now
+        and a replay later). Everything is recorded as ``clicks()`` records it, so a
+        later :meth:`clicks` of the range is served from the cache, and an interrupted
+        backfill continues where it stopped without spending anything twice.
+
+        Parameters
+        ----------
+        start, end : str, date or datetime
+            The range; ``end`` defaults to the last final day (or ``start``, when that
+            is not final yet: the day is then left for a later run).
+        reserve : int, optional
+            Exports of each quota day left for interactive calls (default: the client's
+            ``reserve`` setting, ``CLICKKIT_RESERVE``, 0).
+        wait : bool
+            Sleep until the quota resets (or a day becomes final) and carry on until the
+            whole range is in the cache, with a progress bar of days done and the next
+            reset. Interrupt it at any time; calling again continues.
+        program_id, ad_id, sub_id, unique, scope, result_format
+            As for :meth:`clicks` (with ``scope="day"`` whole days are exported, so the
+            filters do not change what is spent).
+        progress : bool, optional
+            Show progress bars (default: the client's setting).
+        timeout : float, optional
+            Seconds to wait for jobs in each round before :class:`~clickkit.WaitTimeout`
+            (the jobs are kept; the next call resumes them).
+        sleep : callable, optional
+            Called with a number of seconds to wait for the next round (default
+            :func:`time.sleep`); a test passes ``client.sandbox_server.advance``.
+
+        Returns
+        -------
+        BackfillReport
+            ``exports``, ``replays``, ``days_done``, ``days_left`` and ``next_run``;
+            shown as one line of text or a table in notebooks; ``to_dict()`` for JSON.
+
+        Examples
+        --------
+        >>> report = client.backfill("2026-08-01", "2026-10-31")  # doctest: +SKIP
+        >>> report.next_run  # doctest: +SKIP
+        datetime.datetime(2026, 11, 28, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
+        >>> client.backfill("2026-08-01", "2026-10-31", reserve=2, wait=True)  # doctest: +SKIP
+        """
+        from clickkit.backfill import backfill, check_reserve, last_final_day
+
+        kept = check_reserve(
+            self.settings.reserve if reserve is None else reserve,
+            self.settings.daily_export_limit,
+        )
+        wait = _flag(wait, "wait")
+        if end is None:
+            # The last complete day; a start after it stays in range, left for later.
+            end = max(inputs.parse_date(start, "start"), last_final_day(self))
+        req = self._request(
+            start, end, program_id=program_id, ad_id=ad_id, sub_id=sub_id, unique=unique,
+            scope=scope, result_format=result_format,
+        )  # fmt: skip
+        show = self.progress if progress is None else _flag(progress, "progress")
+        return backfill(
+            self, req, reserve=kept, wait=wait, progress=show, timeout=timeout, sleep=sleep
+        )
 
     # -- scale out ----------------------------------------------------------------------
 
@@ -919,6 +1064,13 @@ class Client:
             ],
         }
         return frame
+
+
+def _flag(value: Any, name: str) -> bool:
+    """``value`` if it is True or False, else InvalidRequestError naming ``name``."""
+    if not isinstance(value, bool):
+        raise InvalidRequestError(f"{name}={value!r} must be True or False.")
+    return value
 
 
 def _missing(candidate: Candidate) -> set[str]:

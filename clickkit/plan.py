@@ -55,6 +55,66 @@ def quota_reset(now: dt.datetime, quota_timezone: str) -> dt.datetime:
     return dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tz)
 
 
+def quota_schedule(
+    exports: int, *, remaining: int, limit: int, resets_at: dt.datetime, reserve: int = 0
+) -> tuple[int, dt.datetime | None]:
+    """How many quota days ``exports`` need, and when the last of them becomes possible.
+
+    Today's quota day counts when something is left in it; every later quota day allows
+    ``limit - reserve`` exports and starts at a reset (``resets_at``, then whole days
+    after it in the quota's time zone).
+
+    Parameters
+    ----------
+    exports : int
+        ClickExport calls to spend.
+    remaining : int
+        Exports left in the current quota day.
+    limit : int
+        Exports allowed per quota day.
+    resets_at : datetime.datetime
+        When the current quota day ends (aware).
+    reserve : int
+        Exports kept back every quota day (for interactive use).
+
+    Returns
+    -------
+    tuple
+        ``(quota_days, finishes_at)``: the number of quota days in which exports are
+        spent (0 for none), and the start of the last of them, or ``None`` when
+        everything fits in the current quota day.
+
+    Examples
+    --------
+    >>> reset = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
+    >>> days, at = quota_schedule(31, remaining=10, limit=10, resets_at=reset)
+    >>> days, at.isoformat()
+    (4, '2026-11-30T00:00:00+00:00')
+    >>> quota_schedule(3, remaining=10, limit=10, resets_at=reset)
+    (1, None)
+    """
+    if exports <= 0:
+        return 0, None
+    now_left = max(remaining - reserve, 0)
+    if exports <= now_left:
+        return 1, None
+    per_day = max(limit - reserve, 1)
+    later = -(-(exports - now_left) // per_day)  # ceiling division
+    # Aware datetime + timedelta keeps the wall clock: midnight stays midnight across DST.
+    return later + (1 if now_left else 0), resets_at + dt.timedelta(days=later - 1)
+
+
+def describe_when(moment: dt.datetime) -> str:
+    """A moment as a reader scans it: weekday, date and time in UTC.
+
+    Examples
+    --------
+    >>> describe_when(dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC))
+    'Mon 30 Nov 09:00 UTC'
+    """
+    return f"{moment.astimezone(dt.UTC):%a %d %b %H:%M} UTC"
+
+
 @dataclass(frozen=True)
 class Filters:
     """Click filters; empty means the whole day.
@@ -176,6 +236,8 @@ class QuotaStatus:
     hourly_limit: int | None = None
     hourly_remaining: int | None = None
     calls_today: Mapping[str, int] = field(default_factory=dict)
+    #: Daily exports backfills and syncs leave for interactive calls (``reserve``).
+    reserve: int = 0
 
     def _rows(self) -> list[tuple[str, str]]:
         rows = [
@@ -186,6 +248,8 @@ class QuotaStatus:
         ]
         if self.reserved:
             rows.append(("reserved by others", f"{self.reserved} (plans running now)"))
+        if self.reserve:
+            rows.append(("kept for interactive use", f"{self.reserve} (backfills leave them)"))
         if self.hourly_limit is not None:
             rows.append(("hourly calls left", f"{self.hourly_remaining} of {self.hourly_limit}"))
         if self.calls_today:
@@ -216,6 +280,16 @@ class Plan:
         Days left for later because the quota does not cover them (``fetch="fits"``).
     quota : QuotaStatus
         The quota before the plan runs.
+    held_back : tuple of datetime.date
+        Days not final yet (today, or yesterday within the settle delay) that
+        ``fetch="fits"`` leaves out: exporting one now costs an export now and a replay
+        once it is final (``include_today=True`` keeps them).
+
+    Examples
+    --------
+    >>> plan = client.plan("2026-10-27", "2026-11-26")  # doctest: +SKIP
+    >>> plan.quota_days, plan.finishes_at  # doctest: +SKIP
+    (4, datetime.datetime(2026, 11, 30, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')))
     """
 
     start: dt.date
@@ -225,6 +299,7 @@ class Plan:
     days: tuple[DayPlan, ...]
     quota: QuotaStatus
     deferred: tuple[dt.date, ...] = ()
+    held_back: tuple[dt.date, ...] = ()
 
     def count(self, action: Action) -> int:
         """Number of days with that action."""
@@ -247,13 +322,67 @@ class Plan:
 
     @property
     def quota_after(self) -> int:
-        """Exports left in the quota day after the plan runs."""
+        """Exports left in the quota day after the plan runs (negative: it does not fit).
+
+        Displays never show a negative number: they show 0 and :attr:`quota_days`.
+        """
         return self.quota.remaining - self.exports
+
+    @property
+    def exports_needed(self) -> int:
+        """Exports the whole range needs: the plan's, plus the days deferred for quota."""
+        return self.exports + len(self.deferred)
+
+    @property
+    def quota_days(self) -> int:
+        """Quota days the range's exports need, counting what is left today.
+
+        0 when nothing is exported, 1 when everything fits in what is left today. With 10
+        left today and 10 a day, 31 exports need 4 (10 + 10 + 10 + 1).
+        """
+        return self._schedule()[0]
+
+    @property
+    def finishes_at(self) -> dt.datetime | None:
+        """When everything can be loaded: the quota reset that starts the last quota day.
+
+        ``None`` when the exports fit in what is left today. Loading then needs a call
+        on each of those quota days (``client.backfill(..., wait=True)`` or a daily
+        ``clickkit sync`` make them).
+        """
+        return self._schedule()[1]
+
+    def _schedule(self) -> tuple[int, dt.datetime | None]:
+        q = self.quota
+        return quota_schedule(
+            self.exports_needed, remaining=q.remaining, limit=q.limit, resets_at=q.resets_at
+        )
 
     @property
     def provisional(self) -> tuple[dt.date, ...]:
         """Days whose data will be provisional (it may still grow)."""
         return tuple(d.date for d in self.days if d.provisional)
+
+    def runs(self) -> list[tuple[dt.date, dt.date, DayPlan, int]]:
+        """Consecutive days with the same action, state and note.
+
+        Returns
+        -------
+        list of tuple
+            ``(first, last, day_plan_of_first, number_of_days)`` in date order.
+        """
+        out: list[tuple[dt.date, dt.date, DayPlan, int]] = []
+        for d in sorted(self.days, key=lambda d: d.date):
+            if out:
+                first, last, head, n = out[-1]
+                same = (head.action, head.provisional, head.note) == (
+                    d.action, d.provisional, d.note,
+                )  # fmt: skip
+                if same and d.date == last + dt.timedelta(days=1):
+                    out[-1] = (first, d.date, head, n + 1)
+                    continue
+            out.append((d.date, d.date, d, 1))
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """One row per day: date, action, final, job id, note."""
@@ -280,42 +409,75 @@ class Plan:
             ("new exports", str(self.exports)),
             ("replays", str(self.replays)),
             ("resumed jobs", str(self.count("resume"))),
-            ("exports left after", f"{self.quota_after} of {self.quota.limit}"),
+            ("exports left after", f"{max(self.quota_after, 0)} of {self.quota.limit}"),
         ]
         if self.filters.describe():
             rows.insert(1, ("filters", str(self.filters.describe())))
+        days, finishes = self._schedule()
+        if finishes is not None:
+            q = self.quota
+            rows.append(
+                (
+                    "quota days needed",
+                    f"{days} ({self.exports_needed} exports: {q.remaining} left today, then "
+                    f"{q.limit} a day)",
+                )
+            )
+            rows.append(("all loaded by", f"{describe_when(finishes)} (quota reset)"))
         if self.provisional:
-            rows.append(("provisional days", ", ".join(d.isoformat() for d in self.provisional)))
+            rows.append(("provisional days", _dates(self.provisional)))
         if self.deferred:
-            rows.append(("deferred (quota)", ", ".join(d.isoformat() for d in self.deferred)))
+            rows.append(("deferred (quota)", _dates(self.deferred)))
+        if self.held_back:
+            rows.append(("left out (not final)", _dates(self.held_back)))
+        return rows
+
+    def _run_rows(self) -> list[tuple[str, str, str, str]]:
+        rows = []
+        for first, last, d, n in self.runs():
+            when = str(first) if n == 1 else f"{first} to {last} ({n} days)"
+            rows.append((when, d.action, "provisional" if d.provisional else "final", d.note))
         return rows
 
     def __str__(self) -> str:
         lines = [f"{k:>20}: {v}" for k, v in self._summary()]
         lines.append("")
-        for d in self.days:
-            state = "provisional" if d.provisional else "final"
-            lines.append(f"  {d.date}  {d.action:<7} {state:<11} {d.note}")
+        for when, action, state, note in self._run_rows():
+            lines.append(f"  {when}  {action:<7} {state:<11} {note}".rstrip())
         return "\n".join(lines)
 
     def __repr__(self) -> str:
+        tail = f"{max(self.quota_after, 0)} exports left after"
+        if self.finishes_at is not None:
+            tail += f", needs {self.quota_days} quota days"
         return (
             f"<Plan {self.start}..{self.end}: {self.cached} cached, {self.exports} exports, "
-            f"{self.replays} replays, {self.quota_after} exports left after>"
+            f"{self.replays} replays, {tail}>"
         )
 
     def _repr_html_(self) -> str:
         head = _html_table("Plan", self._summary())
         rows = "".join(
-            f"<tr><td>{d.date}</td><td>{d.action}</td>"
-            f"<td>{'provisional' if d.provisional else 'final'}</td>"
-            f"<td>{html.escape(d.note)}</td></tr>"
-            for d in self.days
+            f"<tr><td>{html.escape(when)}</td><td>{action}</td><td>{state}</td>"
+            f"<td>{html.escape(note)}</td></tr>"
+            for when, action, state, note in self._run_rows()
         )
         return (
-            head + "<details><summary>days</summary><table><tr><th>date</th><th>action</th>"
+            head + "<details><summary>days (plan.to_frame() has one row per day)</summary>"
+            "<table><tr><th>days</th><th>action</th>"
             f"<th>state</th><th>note</th></tr>{rows}</table></details>"
         )
+
+
+def _dates(days: Sequence[dt.date]) -> str:
+    """Dates as text, consecutive days as ranges: ``2026-10-01 to 2026-10-05, 2026-10-09``."""
+    parts: list[list[dt.date]] = []
+    for day in sorted(days):
+        if parts and day == parts[-1][-1] + dt.timedelta(days=1):
+            parts[-1].append(day)
+        else:
+            parts.append([day])
+    return ", ".join(str(p[0]) if len(p) == 1 else f"{p[0]} to {p[-1]}" for p in parts)
 
 
 def _html_table(title: str, rows: Sequence[tuple[str, str]]) -> str:
@@ -446,14 +608,22 @@ def make_plan(
     day_plans: Sequence[DayPlan],
     quota: QuotaStatus,
     fetch: Literal["all", "fits"] = "all",
+    include_today: bool = False,
 ) -> Plan:
     """Assemble a :class:`Plan`; with ``fetch="fits"`` defer the oldest exports that do not fit.
 
-    Raising on an exhausted quota is the caller's decision (it is not I/O-free to
-    explain), so this never raises.
+    With ``fetch="fits"`` a new export of a day that is not final yet (today, or
+    yesterday within the settle delay) is left out too (:attr:`Plan.held_back`) unless
+    ``include_today``: it would cost an export now and a replay later, and the quota is
+    better spent on complete days. Raising on an exhausted quota is the caller's
+    decision (it is not I/O-free to explain), so this never raises.
     """
     days = list(day_plans)
     deferred: list[dt.date] = []
+    held_back: list[dt.date] = []
+    if fetch == "fits" and not include_today:
+        held_back = [d.date for d in days if d.action == "export" and not d.final]
+        days = [d for d in days if not (d.action == "export" and not d.final)]
     needed = sum(1 for d in days if d.action == "export")
     if needed > quota.remaining:
         # Days with a provisional copy to serve give way first (oldest first).
@@ -470,4 +640,4 @@ def make_plan(
         drop = {d.date for d in exports[: needed - max(quota.remaining, 0)]}
         deferred = sorted(drop)
         days = [d for d in days if d.date not in drop]
-    return Plan(start, end, scope, filters, tuple(days), quota, tuple(deferred))
+    return Plan(start, end, scope, filters, tuple(days), quota, tuple(deferred), tuple(held_back))

@@ -12,6 +12,7 @@
 | daily_export_limit | ``CLICKKIT_DAILY_EXPORT_LIMIT`` | ``10`` |
 | ir_version | ``CLICKKIT_IR_VERSION`` | ``16`` |
 | max_days | ``CLICKKIT_MAX_DAYS`` | ``366`` (longest range one call accepts) |
+| reserve | ``CLICKKIT_RESERVE`` | ``0`` (exports a day that backfills leave for others) |
 
 Every value is checked here, before anything is spent: a bad one raises
 :class:`~clickkit.errors.ConfigurationError` naming the setting, the value (never the
@@ -55,6 +56,7 @@ ENV = {
     "daily_export_limit": "CLICKKIT_DAILY_EXPORT_LIMIT",
     "ir_version": "CLICKKIT_IR_VERSION",
     "max_days": "CLICKKIT_MAX_DAYS",
+    "reserve": "CLICKKIT_RESERVE",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -66,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "daily_export_limit": 10,
     "ir_version": "16",
     "max_days": 366,
+    "reserve": 0,
 }
 
 #: Longest settle delay accepted; longer ones would mean no day is ever final (and
@@ -88,6 +91,8 @@ class Settings:
     daily_export_limit: int
     ir_version: str
     max_days: int
+    #: Daily exports that backfills and syncs leave for interactive calls.
+    reserve: int = 0
 
 
 def default_cache_dir() -> Path:
@@ -273,6 +278,25 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             )
         return number
 
+    def reserve() -> int:
+        """A whole number >= 0 below the daily limit: 0 or more exports kept back."""
+        value, label, from_env = pick("reserve")
+        fix = _fix("reserve")
+        if (from_env or isinstance(value, str)) and _DIGITS.fullmatch(str(value).strip()):
+            number = int(str(value).strip())
+        elif _is_int(value) and not from_env:
+            number = int(value)
+        else:
+            raise ConfigurationError(
+                f"{label}={_show(value)} is not a whole number of exports; use digits such as "
+                f"2, or 0 to keep none back ({fix})."
+            )
+        if number < 0:
+            raise ConfigurationError(
+                f"{label}={_show(value)} is negative; use 0 or more exports ({fix})."
+            )
+        return number
+
     def settle_delay() -> dt.timedelta:
         if arguments.get("settle_delay") is not None:
             return check_settle_delay(arguments["settle_delay"])
@@ -321,7 +345,7 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         return Path(value).expanduser()
 
     base_url, base_label, _ = pick("base_url")
-    return Settings(
+    settings = Settings(
         base_url=check_base_url(base_url, base_label),
         cache_dir=cache_dir(),
         timezone=zone("timezone"),
@@ -330,7 +354,16 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         daily_export_limit=count("daily_export_limit"),
         ir_version=ir_version(),
         max_days=count("max_days"),
+        reserve=reserve(),
     )
+    if settings.reserve >= settings.daily_export_limit:
+        limit = settings.daily_export_limit
+        raise ConfigurationError(
+            f"{pick('reserve')[1]}={settings.reserve} keeps back all {limit} daily exports, "
+            f"so a backfill or sync could never export a day; use a number below {limit} "
+            f"({_fix('reserve')})."
+        )
+    return settings
 
 
 def check_client_options(

@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from clickkit.errors import ClickkitError, InvalidRequestError, MissingDependency
-from clickkit.plan import is_final
+from clickkit.plan import describe_when, is_final
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -257,6 +257,15 @@ class Explorer(_Displayable):
             tooltip="fetch the range with client.clicks() (spends exports only if needed)",
         )
         self.cost = w.HTML()
+        # Offered in the cost line when the quota does not cover the whole range.
+        self.fits_button = w.Button(
+            description="Load what fits now",
+            icon="download",
+            tooltip="load the most recent complete days the quota covers today "
+            "(fetch='fits'); the rest after the reset",
+            layout=w.Layout(display="none", width="auto"),
+        )
+        self.fits_plan: Plan | None = None
         self.output = w.Output()
         # Progress bars are captured from the kernel into their own area, shown inside
         # the main output while loading; the main output is only ever set directly.
@@ -266,7 +275,7 @@ class Explorer(_Displayable):
                 w.HBox([self.start_picker, self.end_picker]),
                 w.HBox([self.program_ids, self.sub_ids, self.unique]),
                 w.HBox([self.group_by, self.chart, self.load_button]),
-                self.cost,
+                w.HBox([self.cost, self.fits_button]),
                 self.output,
             ],
             layout=w.Layout(width="100%"),
@@ -285,6 +294,7 @@ class Explorer(_Displayable):
         for control in (self.group_by, self.chart):
             control.observe(self._on_view_change, names="value")
         self.load_button.on_click(lambda _button: self.load())
+        self.fits_button.on_click(lambda _button: self.load(fetch="fits"))
         self.update_cost()
 
     # -- reading the controls ----------------------------------------------------------
@@ -330,23 +340,36 @@ class Explorer(_Displayable):
         Plan or None
             The plan, or ``None`` when the request is invalid (the reason is shown).
         """
+        self.fits_plan = None
         try:
-            plan = self.client.plan(**self.request())
+            request = self.request()
+            plan = self.client.plan(**request)
+            if plan.exports > plan.quota.remaining:
+                self.fits_plan = self.client.plan(**request, fetch="fits")
         except Exception as exc:  # shown in the cost line, not lost in an observer
             self.plan = None
             self.cost.value = _error_html(exc)
+            self.fits_button.layout.display = "none"
             return None
         self.plan = plan
-        self.cost.value = _cost_html(plan)
+        self.cost.value = _cost_html(plan, self.fits_plan)
+        offer = self.fits_plan is not None and self.fits_plan.exports > 0
+        self.fits_button.layout.display = None if offer else "none"
+        if offer and self.fits_plan is not None:
+            self.fits_button.description = (
+                f"Load what fits now ({len(self.fits_plan.days)} of {len(plan.days)} days)"
+            )
         return plan
 
     # -- loading and drawing ----------------------------------------------------------
 
-    def load(self) -> pd.DataFrame | None:
+    def load(self, *, fetch: str = "all") -> pd.DataFrame | None:
         """Fetch the request with ``client.clicks()``, then draw the chart and summary.
 
         Progress is shown in :attr:`output` while jobs run (in a kernel). Errors
         (quota, credentials, dates...) are shown there too, and ``None`` is returned.
+        ``fetch="fits"`` (the "Load what fits now" button) loads the most recent
+        complete days the quota covers now and leaves the rest for later.
 
         Returns
         -------
@@ -355,13 +378,17 @@ class Explorer(_Displayable):
         """
         from clickkit.client import ProvisionalDataWarning
 
-        self.load_button.disabled = True
+        self.load_button.disabled = self.fits_button.disabled = True
         try:
             request = self.request()
+            shown = self.fits_plan if fetch == "fits" else self.plan
+            detail = _cost_text(shown) if shown else ""
+            if fetch == "fits":
+                detail = "what fits now" + (f", {detail}" if detail else "")
             self._show(
                 _html(
                     f"<i>Loading {request['start']} to {request['end']}"
-                    + (f" ({_cost_text(self.plan)})" if self.plan else "")
+                    + (f" ({detail})" if detail else "")
                     + "...</i>"
                 ),
                 self._progress,
@@ -371,12 +398,14 @@ class Explorer(_Displayable):
             kernel = _in_kernel()
             with warnings.catch_warnings(record=True) as caught, _captured(self._progress, kernel):
                 warnings.simplefilter("always")
-                data = self.client.clicks(**request, progress=None if kernel else False)
+                data = self.client.clicks(
+                    **request, fetch=fetch, progress=None if kernel else False
+                )
         except Exception as exc:  # shown, not lost in the button callback
             self._show(_html(_error_html(exc)))
             return None
         finally:
-            self.load_button.disabled = False
+            self.load_button.disabled = self.fits_button.disabled = False
         self.notes = []
         for w in caught:
             if issubclass(w.category, UserWarning):  # provisional days, dropped rows...
@@ -451,8 +480,12 @@ def _cost_text(plan: Plan) -> str:
     )
 
 
-def _cost_html(plan: Plan) -> str:
-    """What loading the plan costs, and whether the quota covers it."""
+def _cost_html(plan: Plan, fits: Plan | None = None) -> str:
+    """What loading the plan costs, whether the quota covers it, and when it can.
+
+    ``fits`` is the ``fetch="fits"`` plan of the same request, offered when the quota
+    does not cover the whole range.
+    """
     quota = plan.quota
     parts = [
         f"<b>Load cost:</b> {len(plan.days)} days: {plan.cached} cached, "
@@ -468,9 +501,20 @@ def _cost_html(plan: Plan) -> str:
         text += (
             f"<br><span style='color:#a40000'>Not enough exports left: this needs "
             f"{plan.exports}, {quota.remaining} remain until "
-            f"{html.escape(quota.resets_at.isoformat(timespec='minutes'))}. "
-            "Choose fewer days or wait for the reset.</span>"
+            f"{html.escape(quota.resets_at.isoformat(timespec='minutes'))}.</span> "
         )
+        if plan.finishes_at is not None:
+            text += (
+                f"Needs <b>{plan.quota_days} quota days</b>; all loaded by "
+                f"<b>{html.escape(describe_when(plan.finishes_at))}</b> (one load a day, or "
+                "<code>client.backfill(..., wait=True)</code>)."
+            )
+        if fits is not None and fits.exports:
+            text += (
+                f" <i>Load what fits now</i> loads {len(fits.days)} of {len(plan.days)} days "
+                f"({fits.exports} export{'s' if fits.exports != 1 else ''}), the most "
+                "recent complete ones."
+            )
     elif plan.exports:
         text += f" ({plan.quota_after} after this load)"
     if plan.provisional:

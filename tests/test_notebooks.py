@@ -133,6 +133,10 @@ def check_quota(nb: Any, tmp_path: Path) -> None:
     assert "nothing is cached for" in out
     assert "QuotaExhausted: this request needs" in out and "Nothing was spent" in out
     assert "days deferred" in out
+    # A quarter: how many quota days it needs and when all of it is loaded, then a backfill.
+    assert re.search(r"quota days needed: \d+ \(\d+ exports", out), out
+    assert "all loaded by" in out and "quota days; all loaded by" in out
+    assert re.search(r"backfill \S+ to \S+: 8 exports, 0 replays; \d+ of 91 days done", out), out
 
 
 CHECKS: dict[str, Callable[[Any, Path], None]] = {
