@@ -45,6 +45,7 @@ __version__ = "0.1.0"
 # `import clickkit` stays fast.
 _LAZY = {
     "Client": "clickkit.client",
+    "BackfillReport": "clickkit.backfill",
     "Plan": "clickkit.plan",
     "load_export": "clickkit.schema",
     "ParseWarning": "clickkit.schema",
@@ -55,6 +56,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from clickkit import plots, schema, widgets
+    from clickkit.backfill import BackfillReport
     from clickkit.client import Client
     from clickkit.plan import Plan
     from clickkit.schema import ParseWarning, load_export
@@ -77,6 +79,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "BackfillReport",
     "CacheError",
     "ClickkitError",
     "Client",
