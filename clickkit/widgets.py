@@ -156,7 +156,7 @@ def last_complete_days(client: Client, days: int = 7) -> tuple[dt.date, dt.date]
     Examples
     --------
     >>> start, end = last_complete_days(client, 7)  # doctest: +SKIP
-    >>> (end - start).days
+    >>> (end - start).days  # doctest: +SKIP
     6
     """
     settings = client.settings
