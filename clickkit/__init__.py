@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from clickkit._version import __version__
 from clickkit.errors import (
     ApiError,
     AuthenticationError,
@@ -38,8 +39,6 @@ from clickkit.errors import (
     ValidationError,
     WaitTimeout,
 )
-
-__version__ = "0.1.0"
 
 # Heavy libraries (pandas, pyarrow, matplotlib, ipywidgets) load on first use, so
 # `import clickkit` stays fast.

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from clickkit import inputs, schema
+from clickkit._version import __version__
 from clickkit.api import CallRecord, ImpactApi
 from clickkit.cache import Cache, request_key
 from clickkit.errors import (
@@ -94,6 +95,21 @@ def counts_toward_quota(endpoint: str) -> bool:
         return True
     refused = ("(429)", "(401)", "(403)")
     return endpoint.startswith("ClickExport (") and not endpoint.endswith(refused)
+
+
+def sandbox_cache_dir(cache_dir: str | Path | None, account_sid: str) -> Path:
+    """The cache directory of a sandbox client: ``cache_dir``, else a per-account folder.
+
+    Without ``cache_dir`` it is ``sandbox-<account_sid>`` under ``CLICKKIT_CACHE_DIR``
+    (or the user cache dir), so sandbox data never mixes with a real account's cache.
+    """
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    from clickkit.settings import default_cache_dir
+
+    env_dir = os.environ.get("CLICKKIT_CACHE_DIR")
+    base = Path(env_dir).expanduser() if env_dir else default_cache_dir()
+    return base / f"sandbox-{account_sid}"
 
 
 class Client:
@@ -260,14 +276,34 @@ class Client:
         return cls(**overrides)
 
     @classmethod
-    def sandbox(cls, *, cache_dir: str | Path | None = None, **options: Any) -> Client:
-        """A client wired to a new embedded sandbox server (no credentials needed).
+    def sandbox(
+        cls, *, cache_dir: str | Path | None = None, persist: bool = False, **options: Any
+    ) -> Client:
+        """A client wired to an embedded sandbox server (no credentials needed).
 
         Sandbox options (``seed``, ``now``, ``clicks_per_day``, ``timezone``,
         ``job_duration``, ``daily_export_limit``...) go to
         :class:`clickkit.sandbox.Sandbox`; client options (``progress``,
         ``poll_interval``, ``settle_delay``...) go to the client. The sandbox is reachable
         as ``client.sandbox_server`` and is closed with the client.
+
+        Parameters
+        ----------
+        cache_dir : str or Path, optional
+            The cache; by default ``sandbox-<account>`` under ``CLICKKIT_CACHE_DIR`` (or
+            the user cache dir), so sandbox data never mixes with a real account's.
+        persist : bool
+            Keep the sandbox account (jobs and their runs, quota, clock, options) in
+            ``<cache_dir>/sandbox-state.json`` and continue from it when it exists, so
+            successive processes on this cache talk to the same account, as with
+            impact.com. The clock keeps flowing in real time in between. Options given
+            must match the remembered ones (``ConfigurationError`` otherwise).
+
+        Examples
+        --------
+        >>> with Client.sandbox(cache_dir=tmp, persist=True) as client:  # doctest: +SKIP
+        ...     client.clicks("2026-11-20")
+        >>> Client.sandbox(cache_dir=tmp, persist=True).jobs()  # the same job  # doctest: +SKIP
         """
         from clickkit.sandbox import Sandbox
 
@@ -278,14 +314,28 @@ class Client:
             "proxies", "verify", "reserve",
         }  # fmt: skip
         client_options = {k: options.pop(k) for k in list(options) if k in client_keys}
-        server = Sandbox(**options)
-        if cache_dir is None:
-            from clickkit.settings import default_cache_dir
+        if persist:
+            from clickkit.sandbox.generator import DEFAULT_ACCOUNT_SID
+            from clickkit.sandbox.state import STATE_FILE, StateConflict, open_sandbox
 
-            env_dir = os.environ.get("CLICKKIT_CACHE_DIR")
-            base = Path(env_dir).expanduser() if env_dir else default_cache_dir()
-            # Sandbox data never mixes with a real account's cache.
-            cache_dir = base / f"sandbox-{server.account_sid}"
+            cache_dir = sandbox_cache_dir(
+                cache_dir, options.get("account_sid") or DEFAULT_ACCOUNT_SID
+            )
+            state = Path(cache_dir) / STATE_FILE
+            try:
+                server = open_sandbox(state, **options)
+            except StateConflict as exc:
+                raise ConfigurationError(
+                    f"the sandbox remembered in {state} was made with other options: {exc}. "
+                    "Give the same options, use another cache directory, or delete that "
+                    "file to start a new sandbox account."
+                ) from None
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
+        else:
+            server = Sandbox(**options)
+            if cache_dir is None:
+                cache_dir = sandbox_cache_dir(None, server.account_sid)
         client_options.setdefault("quota_timezone", getattr(server, "quota_timezone", "UTC"))
         try:
             client = cls(
@@ -652,15 +702,20 @@ class Client:
         show = self.progress if progress is None else progress
         plan, sources = self._carry_out(req, fetch_mode, show, timeout, include_today=include)
         spent = self._calls_snapshot() - before
-        provenance = self._provenance(plan, req, sources, spent)
+        options = {"fetch": fetch_mode, "include_today": include}
         if engine == "dask":
             from clickkit.dataset import dask_frame
 
+            provenance = self._provenance(plan, req, sources, spent, **options)
             self._fetcher().ensure_days(plan, timeout)
             lazy = dask_frame(self, plan, req.filters, provenance)
             self._warn(plan, provenance)
             return lazy
         tables = self._fetcher().load_days(plan, req, timeout)
+        # load_days gives one table per day, in date order.
+        dates = sorted(d.date for d in plan.days)
+        returned = {day: table.num_rows for day, table in zip(dates, tables, strict=True)}
+        provenance = self._provenance(plan, req, sources, spent, returned=returned, **options)
         frame = schema.to_pandas(_concat(tables), self.settings.timezone)
         frame.attrs["clickkit"] = provenance
         self._warn(plan, provenance)
@@ -755,11 +810,26 @@ class Client:
         req: Request,
         sources: Mapping[str, str],
         spent: Mapping[str, int],
+        *,
+        fetch: str = "all",
+        include_today: bool = False,
+        returned: Mapping[dt.date, int] | None = None,
     ) -> dict[str, Any]:
+        """Where each day came from, and enough of the request to make the call again.
+
+        ``returned`` is the rows each day contributed after the filters; without it (a
+        lazy frame) ``rows`` is known only for days nothing filters locally.
+        """
         days = []
         for day_plan in sorted(plan.days, key=lambda d: d.date):
             record = self.cache.job(day_plan.key) or {}
             result = record.get("result") or {}
+            in_day = result.get("rows")
+            if returned is not None:
+                rows = returned.get(day_plan.date)
+            else:
+                filtered = day_plan.whole_day and not req.filters.is_empty
+                rows = None if filtered else in_day
             days.append(
                 {
                     "date": day_plan.date.isoformat(),
@@ -767,17 +837,33 @@ class Client:
                     "job_id": record.get("job_id"),
                     "fetched_at": result.get("fetched_at"),
                     "final": bool(result.get("final")),
-                    "rows": result.get("rows"),
+                    # Rows this frame has for the day (after the filters), and the day file's.
+                    "rows": rows,
+                    "rows_in_day": in_day,
                     "whole_day": day_plan.whole_day,
+                    "replays": int(record.get("replays") or 0),
+                    "result_format": record.get("result_format"),
+                    "content_hash": result.get("content_hash"),
                 }
             )
         return {
+            "clickkit_version": __version__,
             "account_sid": self.account_sid,
             "timezone": self.settings.timezone,
             "start": req.start.isoformat(),
             "end": req.end.isoformat(),
             "filters": req.filters.describe(),
             "scope": req.scope,
+            # The arguments of the call, as clicks() takes them: pass them to make it again.
+            "request": {
+                "start": req.start.isoformat(),
+                "end": req.end.isoformat(),
+                **req.filters.describe(),
+                "scope": req.scope,
+                "result_format": req.result_format,
+                "fetch": fetch,
+                "include_today": include_today,
+            },
             "days": days,
             "deferred": [d.isoformat() for d in plan.deferred],
             "held_back": [d.isoformat() for d in plan.held_back],

@@ -45,6 +45,31 @@ def test_clicks_returns_typed_frame_with_provenance(make_client) -> None:
     assert sum(d["rows"] for d in info["days"]) == len(df)
 
 
+def test_provenance_is_enough_to_make_the_call_again(make_client) -> None:
+    client = make_client()
+    whole = client.clicks(*WEEK)
+    df = client.clicks(*WEEK, unique=True, sub_id=["no-such-sub-id"])
+    info = df.attrs["clickkit"]
+    assert info["clickkit_version"] == ck.__version__
+    assert info["request"] == {
+        "start": WEEK[0], "end": WEEK[1], "sub_id": ["no-such-sub-id"], "unique": True,
+        "scope": "day", "result_format": "CSV", "fetch": "all", "include_today": False,
+    }  # fmt: skip
+    records = {r["date"]: r for r in client.cache.jobs()}
+    for day in info["days"]:
+        # The rows this frame has for the day, not the whole day's count.
+        assert day["rows"] == 0 and len(df) == 0
+        assert day["rows_in_day"] == len(whole[whole["event_date"].dt.date.astype(str)
+                                                == day["date"]])  # fmt: skip
+        assert day["content_hash"] == records[day["date"]]["result"]["content_hash"]
+        assert day["replays"] == 0 and day["result_format"] == "CSV"
+    unique = client.clicks(*WEEK, unique=True)
+    per_day = unique.groupby(unique["event_date"].dt.date.astype(str)).size()
+    assert {d["date"]: d["rows"] for d in unique.attrs["clickkit"]["days"]} == per_day.to_dict()
+    again = client.clicks(**unique.attrs["clickkit"]["request"])  # the same call, from it
+    pd.testing.assert_frame_equal(again, unique)
+
+
 def test_second_identical_call_spends_nothing(make_client) -> None:
     client = make_client()
     first = client.clicks(*WEEK)
@@ -336,3 +361,21 @@ def test_json_and_xml_exports_give_the_csv_frame(make_client, tmp_path, fmt) -> 
     csv = make_client(cache_dir=tmp_path / "csv").clicks("2026-11-17")
     other = make_client(cache_dir=tmp_path / fmt, result_format=fmt).clicks("2026-11-17")
     pd.testing.assert_frame_equal(csv, other)
+
+
+def test_a_persisted_sandbox_is_the_same_account_in_the_next_client(make_client, tmp_path) -> None:
+    first = make_client(persist=True)
+    first.clicks(*WEEK)
+    job_ids = {j["id"] for j in first.sandbox_server.jobs()}
+    first.sandbox_server.advance(dt.timedelta(hours=5))
+    moved = first.now()
+    first.close()
+    second = make_client(persist=True)  # a new process would do the same
+    assert {j["id"] for j in second.sandbox_server.jobs()} == job_ids
+    assert second.now() - moved < dt.timedelta(minutes=1)  # the clock went on from there
+    assert second.sandbox_server.stats()["requests"]["ClickExport"] == 3
+    assert second.quota().used == 3 and second.clicks(*WEEK).attrs["clickkit"]["api_calls"] == {}
+    state = (tmp_path / "cache" / "sandbox-state.json").read_text()
+    assert second.sandbox_server.auth_token not in state
+    with pytest.raises(ck.ConfigurationError, match="seed=2 \\(remembered: 1\\)"):
+        make_client(persist=True, seed=2)

@@ -13,6 +13,7 @@ import math
 import threading
 import uuid
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -220,6 +221,92 @@ class Engine:
         self._files = _Lru(entries=32, max_bytes=512 << 20)
         self._generate_lock = threading.RLock()
         self.wake = threading.Event()  # set when the clock jumps or a job is added
+        #: Called (without the lock held) after jobs or quotas change: persistence hooks.
+        self.on_change: Callable[[], None] | None = None
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    # -- persistence -------------------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Jobs with their runs, quota and rate counters, outcomes and statistics as JSON.
+
+        Results are not stored: they are regenerated from the seed, the parameters and
+        each run's end, so these are enough to carry the account over to a new process.
+        """
+        with self._lock:
+            return {
+                "jobs": [
+                    {
+                        "id": job.id,
+                        "params": job.params.as_dict(),
+                        "created": job.created.isoformat(),
+                        "abandoned": job.abandoned.isoformat() if job.abandoned else None,
+                        "runs": [
+                            {
+                                "number": run.number,
+                                "queued_at": run.queued_at.isoformat(),
+                                "outcome": run.outcome,
+                                "notified": run.notified,
+                            }
+                            for run in job.runs
+                        ],
+                    }
+                    for job in sorted(self._jobs.values(), key=lambda j: j.created)
+                ],
+                "daily": {day.isoformat(): n for day, n in sorted(self._daily.items())},
+                "hourly": {str(window): n for window, n in sorted(self._hourly.items())},
+                "outcomes": {day: list(v) for day, v in self._outcomes.items()},
+                "outcome_pos": dict(self._outcome_pos),
+                "requests": dict(self._requests),
+                "status": {str(code): n for code, n in self._statuses.items()},
+            }
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Load what :meth:`export_state` wrote (replacing jobs, counters and statistics)."""
+        jobs: dict[str, Job] = {}
+        for item in state.get("jobs", []):
+            p = item["params"]
+            params = ExportParams(
+                date=date.fromisoformat(p["Date"]),
+                program_ids=tuple(p.get("ProgramId") or ()),
+                ad_ids=tuple(p.get("AdId") or ()),
+                sub_ids=tuple(p.get("SubId") or ()),
+                unique_click=p.get("UniqueClick"),
+                result_format=p.get("ResultFormat", "CSV"),
+            )
+            job = Job(
+                item["id"],
+                params,
+                datetime.fromisoformat(item["created"]),
+                abandoned=(
+                    datetime.fromisoformat(item["abandoned"]) if item.get("abandoned") else None
+                ),
+            )
+            job.runs = [
+                Run(
+                    int(r["number"]),
+                    datetime.fromisoformat(r["queued_at"]),
+                    r["outcome"],
+                    bool(r.get("notified")),
+                )
+                for r in item["runs"]
+            ]
+            jobs[job.id] = job
+        with self._lock:
+            self._jobs = jobs
+            self._by_params = {job.params: job.id for job in jobs.values()}
+            self._daily = Counter(
+                {date.fromisoformat(d): int(n) for d, n in state.get("daily", {}).items()}
+            )
+            self._hourly = Counter({int(w): int(n) for w, n in state.get("hourly", {}).items()})
+            self._outcomes = {d: list(v) for d, v in state.get("outcomes", {}).items()}
+            self._outcome_pos = Counter(state.get("outcome_pos", {}))
+            self._requests = Counter(state.get("requests", {}))
+            self._statuses = Counter({int(c): int(n) for c, n in state.get("status", {}).items()})
+        self.wake.set()
 
     # -- clock and identity ----------------------------------------------------------
 
@@ -357,7 +444,8 @@ class Engine:
             ):
                 return False
             self._spend_daily()
-            return True
+        self._changed()
+        return True
 
     def submit(self, params: ExportParams, *, spend: bool = True) -> Job:
         """ClickExport: return the existing job for these parameters or queue a new one.
@@ -374,13 +462,15 @@ class Engine:
             if spend and (existing is None or self.settings.duplicates_count):
                 self._spend_daily()
             if existing is not None:
-                return self._jobs[existing]
-            now = self.now()
-            job = Job(str(uuid.uuid4()), params, now)
-            job.runs.append(Run(1, now, self._next_outcome(params.date)))
-            self._jobs[job.id] = job
-            self._by_params[params] = job.id
+                job = self._jobs[existing]
+            else:
+                now = self.now()
+                job = Job(str(uuid.uuid4()), params, now)
+                job.runs.append(Run(1, now, self._next_outcome(params.date)))
+                self._jobs[job.id] = job
+                self._by_params[params] = job.id
         self.wake.set()
+        self._changed()
         return job
 
     def find(self, job_id: str) -> Job | None:
@@ -433,21 +523,24 @@ class Engine:
             404 for an unknown job, 403 while it is queued, running or awaiting a retry,
             429 if replays count toward the daily quota and it is spent.
         """
-        with self._lock:
-            job = self.job(job_id)
-            if job.run.queued_at > self.now():
-                return job  # already replayed: the new run is not queued yet
-            status = self.state(job).status
-            if status in ("QUEUED", "RUNNING", "ERROR"):
-                job.abandoned = self.now()
-                raise Refused(
-                    403,
-                    f"Job {job_id} is {status} and cannot be replayed until it has finished.",
-                )
-            if self.settings.replays_count:
-                self._spend_daily()
-            queued = self.now() + self.settings.replay_lag
-            job.runs.append(Run(len(job.runs) + 1, queued, self._next_outcome(job.params.date)))
+        try:
+            with self._lock:
+                job = self.job(job_id)
+                if job.run.queued_at > self.now():
+                    return job  # already replayed: the new run is not queued yet
+                status = self.state(job).status
+                if status in ("QUEUED", "RUNNING", "ERROR"):
+                    job.abandoned = self.now()
+                    raise Refused(
+                        403,
+                        f"Job {job_id} is {status} and cannot be replayed until it has finished.",
+                    )
+                if self.settings.replays_count:
+                    self._spend_daily()
+                queued = self.now() + self.settings.replay_lag
+                job.runs.append(Run(len(job.runs) + 1, queued, self._next_outcome(job.params.date)))
+        finally:
+            self._changed()  # a new run, or the abandoned date of a refused replay
         self.wake.set()
         return job
 
@@ -457,6 +550,7 @@ class Engine:
         with self._lock:
             self._outcomes[day] = list(outcomes)
             self._outcome_pos[day] = 0
+        self._changed()
 
     def _next_outcome(self, day: date) -> str:
         key = day.isoformat()

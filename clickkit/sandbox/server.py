@@ -12,6 +12,7 @@ import logging
 import secrets
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -274,6 +275,8 @@ class Sandbox:
         self._engine = Engine(settings, self._clock, coerce_faults(faults))
         signer = UrlSigner(secrets.token_bytes(32))
         self._closed = False
+        self._state_path: Path | None = None
+        self._save_lock = threading.Lock()
         self._servers: list[BaseWSGIServer] = []
         self._notifier: PostbackNotifier | None = None
         try:
@@ -351,6 +354,34 @@ class Sandbox:
         """Move the sandbox clock forward by ``delta`` (a timedelta or seconds)."""
         self._clock.advance(_duration(delta))
         self._engine.wake.set()
+        self._save()
+
+    # -- persistence -------------------------------------------------------------------
+
+    @property
+    def state_path(self) -> Path | None:
+        """The file this sandbox keeps its state in (see :meth:`persist`), or None."""
+        return self._state_path
+
+    def persist(self, path: str | Path) -> None:
+        """Keep this sandbox's state in ``path`` from now on, saved after every change.
+
+        Jobs and their runs, quota counters, statistics, options (not the auth token) and
+        the clock's lead over real time are written atomically after each new job,
+        replay or spent export, on :meth:`advance` and on :meth:`close`;
+        :func:`clickkit.sandbox.state.open_sandbox` restores them in another process.
+        """
+        self._state_path = Path(path)
+        self._engine.on_change = self._save
+        self._save()
+
+    def _save(self) -> None:
+        if self._state_path is None:
+            return
+        from clickkit.sandbox.state import save_state
+
+        with self._save_lock:
+            save_state(self, self._state_path)
 
     # -- inspection and control ----------------------------------------------------------
 
@@ -410,6 +441,7 @@ class Sandbox:
         for server in self._servers:
             server.shutdown()
             server.server_close()
+        self._save()  # the statistics of the last calls too
 
     def __enter__(self) -> Sandbox:
         return self
