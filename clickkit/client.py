@@ -1099,7 +1099,9 @@ class Client:
                 f"nothing is cached for {req.start}: load it with clicks() first (a refresh "
                 "replays an existing job and never starts a new export)."
             )
+        before = self._calls_snapshot()
         key, record = candidates[0].key, dict(candidates[0].record or {})
+        job_id, whole_day = record.get("job_id"), candidates[0].whole_day
         if record.get("pending"):
             job = self.api.get_job(record["job_id"])
             if job.status in ("QUEUED", "RUNNING", "ERROR"):
@@ -1131,24 +1133,16 @@ class Client:
         with progress_bar(1, self.progress) as bar:
             self._fetcher().wait([key], bar, timeout)
         table = self.cache.read_day(key, self.cache.job(key))
-        frame = schema.to_pandas(
-            schema.filter_table(table, **local_filters(req.filters)), self.settings.timezone
+        if whole_day and not req.filters.is_empty:
+            table = schema.filter_table(table, **local_filters(req.filters))
+        frame = schema.to_pandas(table, self.settings.timezone)
+        # The same provenance as clicks() gives, for the one replayed day.
+        day_plan = DayPlan(req.start, "replay", key, job_id, True, whole_day)
+        plan = dataclasses.replace(self._plan(req, "all"), days=(day_plan,))
+        spent = self._calls_snapshot() - before
+        frame.attrs["clickkit"] = self._provenance(
+            plan, req, {key: "replay"}, spent, returned={req.start: len(frame)}
         )
-        record = self.cache.job(key) or {}
-        frame.attrs["clickkit"] = {
-            "account_sid": self.account_sid,
-            "timezone": self.settings.timezone,
-            "days": [
-                {
-                    "date": req.start.isoformat(),
-                    "source": "replay",
-                    "job_id": record.get("job_id"),
-                    "fetched_at": (record.get("result") or {}).get("fetched_at"),
-                    "final": bool((record.get("result") or {}).get("final")),
-                    "rows": (record.get("result") or {}).get("rows"),
-                }
-            ],
-        }
         return frame
 
 

@@ -295,6 +295,9 @@ def test_jobs_table_and_refresh_guards(make_client) -> None:
     assert client.sandbox_server.stats()["requests"]["Replay"] == 1
     assert exports(client) == 1 and len(refreshed) > 0
     assert refreshed.attrs["clickkit"]["days"][0]["source"] == "replay"
+    info = refreshed.attrs["clickkit"]
+    assert info["api_calls"].get("Replay") == 1 and info["request"]["start"] == "2026-11-17"
+    assert info["days"][0]["rows"] == len(refreshed) and info["days"][0]["content_hash"]
 
 
 def _worker(args: tuple[str, str, str, str, str]) -> str:
