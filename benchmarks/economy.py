@@ -317,6 +317,11 @@ class StepResult:
     waited: float = 0.0  # sandbox seconds
 
 
+def _polls(calls: Counter[str]) -> int:
+    """Status calls: ``Jobs/{id}``, ``Jobs`` lists and Download answers of 202."""
+    return calls["Job"] + calls["JobList"] + calls["202"]
+
+
 def _counters(sandbox: Any) -> Counter[str]:
     stats = sandbox.stats()
     counts: Counter[str] = Counter({k: int(v) for k, v in stats["requests"].items()})
@@ -441,10 +446,10 @@ def totals(name: str, steps: Sequence[StepResult]) -> Totals:
     return Totals(
         name=name,
         exports=calls["ClickExport"],
-        polls=calls["Job"] + calls["202"],
+        polls=_polls(calls),
         downloads=calls["Download"] - calls["202"],
         replays=calls["Replay"],
-        other=calls["JobList"],
+        other=0,
         quota_days=sum(math.ceil(n / REAL_DAILY_LIMIT) for n in per_day.values()),
         busiest_day=max(per_day.values(), default=0),
         waited=sum(s.waited for s in steps),
@@ -542,7 +547,7 @@ def sweep_point(strategy: str, duration: float, work: Path) -> SweepPoint:
         calls.subtract(before)
         finished = NOW + dt.timedelta(seconds=duration)
         late = (sandbox.now() - finished).total_seconds()
-    return SweepPoint(strategy, duration, calls["Job"] + calls["202"], late)
+    return SweepPoint(strategy, duration, _polls(calls), late)
 
 
 def run_sweep(durations: Sequence[float], work: Path) -> list[SweepPoint]:
@@ -610,6 +615,17 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
                 t.exports == best.exports and t.replays == best.replays,
             )
         )
+    first = results["steps"]["polling"][0]
+    out.append(
+        (
+            f"clickkit, polling: status calls, {first.label} ({first.calls['ClickExport']} jobs "
+            f"of {JOB_SECONDS:.0f} s)",
+            f"{_polls(first.calls)} (minimum 0; naive "
+            f"{_polls(results['steps']['naive'][0].calls)})",
+            "<= 10",
+            _polls(first.calls) <= 10,
+        )
+    )
     t = totals("postback", results["steps"]["postback"])
     out.append(("clickkit, postback: polls", str(t.polls), "0", t.polls == 0))
     points = results["sweep"]
@@ -642,11 +658,11 @@ def report(results: dict[str, Any]) -> str:
                 ck.rows if len(same) == 1 else f"{ck.rows}/{pb.rows}/{step.rows}",
                 ck.calls["ClickExport"],
                 ck.calls["Replay"],
-                ck.calls["Job"] + ck.calls["202"],
-                pb.calls["Job"] + pb.calls["202"],
+                _polls(ck.calls),
+                _polls(pb.calls),
                 step.calls["ClickExport"],
                 step.calls["Replay"],
-                step.calls["Job"] + step.calls["202"],
+                _polls(step.calls),
             )
         )
     parts.append(

@@ -634,19 +634,48 @@ class ImpactApi:
         return Job.from_api(_body(self._request("GET", f"Jobs/{job_id}", "Job")))
 
     def list_jobs(
-        self, created_after: dt.date | None = None, created_before: dt.date | None = None
+        self,
+        created_after: dt.date | None = None,
+        created_before: dt.date | None = None,
+        *,
+        max_pages: int = 50,
     ) -> list[Job]:
-        """``GET Jobs``; accepts both ``{"Jobs": [...]}`` and a bare list."""
+        """``GET Jobs``, every page; accepts both ``{"Jobs": [...]}`` and a bare list.
+
+        A paged answer (``@nextpageuri``, or ``@page``/``@numpages``) is followed to its
+        last page, at most ``max_pages`` calls, each counted as ``JobList``.
+
+        Examples
+        --------
+        >>> api.list_jobs(created_after=datetime.date(2026, 11, 20))  # doctest: +SKIP
+        [Job(id='...', status='COMPLETED', ...), ...]
+        """
         params = []
         if created_after:
             params.append(("CreatedAfter", created_after.isoformat()))
         if created_before:
             params.append(("CreatedBefore", created_before.isoformat()))
-        body = _body(self._request("GET", "Jobs", "JobList", params=params))
-        items = body.get("Jobs", []) if isinstance(body, Mapping) else body
-        if isinstance(items, Mapping):  # XML: <Jobs><Job>..</Job></Jobs> with one job
-            items = list(items.values()) if "Id" not in items else [items]
-        return [Job.from_api(i) for i in items or [] if isinstance(i, Mapping)]
+        found: dict[str, Job] = {}
+        path, query = "Jobs", params
+        seen_pages: set[str] = set()
+        for number in range(1, max_pages + 1):
+            body = _body(self._request("GET", path, "JobList", params=query))
+            items = body.get("Jobs", []) if isinstance(body, Mapping) else body
+            if isinstance(items, Mapping):  # XML: <Jobs><Job>..</Job></Jobs> with one job
+                items = list(items.values()) if "Id" not in items else [items]
+            for item in items or []:
+                if isinstance(item, Mapping):
+                    job = Job.from_api(item)
+                    found.setdefault(job.id, job)  # a job moving pages is kept once
+            following = _next_page(body, number)
+            if following is None or following in seen_pages:
+                break
+            seen_pages.add(following)
+            if following.startswith("Page="):
+                path, query = "Jobs", [*params, ("Page", following.removeprefix("Page="))]
+            else:
+                path, query = following, []
+        return list(found.values())
 
     def replay(self, job_id: str) -> Job:
         """``PUT Jobs/{id}/Replay`` with an empty body."""
@@ -727,6 +756,20 @@ class ImpactApi:
                 endpoint="Storage",
             )
         return _save(response, Path(dest), "Storage")
+
+
+def _next_page(body: Any, number: int) -> str | None:
+    """Where the page after ``number`` of a list answer is: a URI, ``"Page=N"`` or None."""
+    if not isinstance(body, Mapping):
+        return None
+    uri = str(body.get("@nextpageuri") or body.get("@NextPageUri") or "").strip()
+    if uri:
+        return uri
+    pages = _parse_int(body.get("@numpages"))
+    page = _parse_int(body.get("@page")) or number
+    if pages is not None and page < pages:
+        return f"Page={page + 1}"
+    return None
 
 
 def _at(seconds: float) -> str:

@@ -55,6 +55,9 @@ KEY_VERSION = 1
 #: Parquet key-value metadata key under which a day file carries its job record (JSON).
 RECORD_METADATA_KEY = b"clickkit.record"
 
+#: Bytes of just-written day tables kept for their first read (see ``Cache.read_day``).
+WRITTEN_BYTES = 512 << 20
+
 #: Seconds after which a quota reservation no longer counts (its owner is presumed gone).
 RESERVATION_TTL = 3600.0
 
@@ -206,6 +209,9 @@ class Cache:
             probe.unlink()
             for sub in ("days", "downloads"):
                 (self.root / sub).mkdir(exist_ok=True, mode=0o700)
+            # Tables just written, by key, with the hash of the bytes they were encoded
+            # to: read back once, those bytes prove the file and need no decoding.
+            self._written: dict[str, tuple[str, pa.Table]] = {}
             with _exclusive(self.root / ".index.lock"):
                 self._open()
         except OSError as exc:
@@ -224,7 +230,8 @@ class Cache:
 
     @_guarded("closing the index")
     def close(self) -> None:
-        """Close the index."""
+        """Close the index (and forget the tables kept for their first read)."""
+        self._written.clear()
         self._index.close()
 
     # -- opening and repairing the index -----------------------------------------------
@@ -816,7 +823,20 @@ class Cache:
         pq.write_table(table, sink, compression="zstd", write_page_checksum=True)
         data = sink.getvalue()
         atomic_write(self.day_path(key), lambda tmp: Path(tmp).write_bytes(data))
-        return {"rows": table.num_rows, "size": data.size, "content_hash": _content_hash(data)}
+        digest = _content_hash(data)
+        self._remember(key, digest, table)
+        return {"rows": table.num_rows, "size": data.size, "content_hash": digest}
+
+    def _remember(self, key: str, digest: str, table: pa.Table) -> None:
+        """Keep a table just written for its first read (bounded by :data:`WRITTEN_BYTES`)."""
+        self._written.pop(key, None)
+        metadata = dict(table.schema.metadata or {})
+        metadata.pop(RECORD_METADATA_KEY, None)
+        self._written[key] = (digest, table.replace_schema_metadata(metadata or None))
+        total = sum(t.nbytes for _, t in self._written.values())
+        while total > WRITTEN_BYTES and self._written:
+            oldest = next(iter(self._written))
+            total -= self._written.pop(oldest)[1].nbytes
 
     @_guarded("reading a day file", files=True)
     def read_day(self, key: str, record: Mapping[str, Any] | None = None) -> pa.Table | None:
@@ -831,16 +851,44 @@ class Cache:
         import pyarrow as pa
 
         path = self.day_path(key)
+        written = self._written.pop(key, None)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
         result = (record or {}).get("result") or {}
         try:
+            if written is not None:
+                table = self._verify_written(data, result, *written)
+                if table is not None:
+                    return table
             table, _ = self._verify(key, data, result)
         except (ValueError, pa.ArrowException) as exc:
             self._discard(path, exc)
             return None
+        return table
+
+    def _verify_written(
+        self, data: bytes, result: Mapping[str, Any], digest: str, table: pa.Table
+    ) -> pa.Table | None:
+        """The table this cache wrote as ``data``, when the bytes prove it; else None.
+
+        The file's bytes are hashed and checked against the job record (size, hash, rows)
+        exactly as :meth:`_verify` does; only when they are the very bytes the table was
+        encoded to is the Parquet decoding skipped (its result would be this table).
+        """
+        if result.get("size") not in (None, len(data)):
+            raise ValueError(f"size {len(data)} != recorded {result.get('size')}")
+        found = _content_hash(data)
+        if result.get("content_hash") not in (None, found):
+            raise ValueError("content hash differs from the recorded one")
+        if found != digest:
+            return None  # rewritten since: decode and check it as usual
+        if result.get("rows") not in (None, table.num_rows):
+            raise ValueError(f"rows {table.num_rows} != recorded {result.get('rows')}")
+        from clickkit.schema import COLUMN_NAMES
+
+        _check_schema(table.schema, [c for c in table.column_names if c not in COLUMN_NAMES])
         return table
 
     def _verify(
@@ -876,6 +924,7 @@ class Cache:
     @_guarded("removing a day file", files=True)
     def drop_day(self, key: str) -> None:
         """Remove a stored day frame (the job record stays)."""
+        self._written.pop(key, None)
         with contextlib.suppress(FileNotFoundError):
             self.day_path(key).unlink()
 

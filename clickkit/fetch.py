@@ -20,7 +20,7 @@ import contextlib
 import datetime as dt
 import logging
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -271,11 +271,14 @@ class Fetcher:
             return
         download_failures: collections.Counter[str] = collections.Counter()
 
-        def check(job_id: str) -> jobs.Check:
-            outcome = self._check(by_job[job_id], job_id, download_failures)
+        def check(job_id: str, listed: Job | None = None) -> jobs.Check:
+            outcome = self._check(by_job[job_id], job_id, download_failures, listed)
             if outcome.state != "pending":
                 bar.update(1)
             return outcome
+
+        def survey(job_ids: Sequence[str]) -> Mapping[str, Job] | None:
+            return self._survey({j: by_job[j] for j in job_ids})
 
         def on_round(results: Mapping[str, jobs.Check]) -> None:
             states = collections.Counter(
@@ -295,6 +298,7 @@ class Fetcher:
             timeout=self.wait_timeout if timeout is None else timeout,
             immediate=first,
             on_round=on_round,
+            survey=survey,
         )
         lost = [job_id for job_id, c in results.items() if c.state == "lost"]
         if lost:
@@ -316,19 +320,61 @@ class Fetcher:
                 job_ids=failed,
             )
 
-    def _check(self, key: str, job_id: str, failures: collections.Counter[str]) -> jobs.Check:
-        """Poll one job; download, verify and ingest its result once it is there."""
+    def _survey(self, jobs_keys: Mapping[str, str]) -> dict[str, Job] | None:
+        """The outstanding jobs as one ``GET Jobs`` list shows them (by id), or ``None``.
+
+        ``CreatedAfter`` is the account-zone day of the oldest outstanding submission,
+        less one day in case the API's day edge differs from ours. A job the list does
+        not show is simply absent (its own poll decides); ``None`` when the list is
+        refused, so the waiter polls each job for the rest of the wait.
+        """
+        zone = ZoneInfo(self.settings.timezone)
+        submitted = []
+        for key in jobs_keys.values():
+            raw = (self.cache.job(key) or {}).get("submitted_at")
+            with contextlib.suppress(TypeError, ValueError):
+                submitted.append(dt.datetime.fromisoformat(raw))
+        if not submitted:
+            return {}
+        oldest = min(t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in submitted)
+        since = (oldest.astimezone(zone) - dt.timedelta(days=1)).date()
+        try:
+            listed = self.api.list_jobs(created_after=since)
+        except ApiError as exc:
+            log.info("the Jobs list was refused (%s); polling each job instead", exc)
+            return None
+        return {job.id: job for job in listed if job.id in jobs_keys}
+
+    def _check(
+        self,
+        key: str,
+        job_id: str,
+        failures: collections.Counter[str],
+        listed: Job | None = None,
+    ) -> jobs.Check:
+        """Poll one job; download, verify and ingest its result once it is there.
+
+        ``listed`` is the Job as a ``GET Jobs`` list showed it this round: a job it shows
+        unfinished needs no call of its own, and a replayed job is judged on it instead
+        of asking ``Jobs/{id}`` again.
+        """
         with self.cache.lock(key):
             record = self.cache.job(key) or {}
             if record.get("job_id") != job_id:
                 return jobs.Check("done")
             if not record.get("pending") and self.cache.day_path(key).exists():
                 return jobs.Check("done")  # another process finished it
+            if (
+                listed is not None
+                and listed.status not in _TERMINAL
+                and not record.get("awaiting_replay")
+            ):
+                return self._not_ready(key, record, listed)  # still queued/running
             known: Job | None = None
             try:
                 if record.get("awaiting_replay"):
                     # Download may still serve the previous run's file: ask the job first.
-                    known = self.api.get_job(job_id)
+                    known = listed if listed is not None else self.api.get_job(job_id)
                     self._note_job_zone(known)
                     if known.status in _TERMINAL and not _new_run(known, record):
                         return jobs.Check("pending", known)  # still the previous run

@@ -3,8 +3,11 @@
 Knows nothing of days or DataFrames. Waiting polls the *Download* endpoint (one call both
 asks "ready?" and, once ready, returns the file), for all outstanding jobs on one
 schedule whose interval grows geometrically, so the number of polls grows with the log
-of a job's duration. With a postback receiver, polling drops to a slow safety net and a
-postback wakes the waiter, which then confirms through the API.
+of a job's duration. With several jobs outstanding, a *survey* (one ``GET Jobs`` list)
+reports them all in one call per round, and only the finished ones are checked one by
+one: polls then grow with the wait, not with the number of jobs. With a postback
+receiver, polling drops to a slow safety net and a postback wakes the waiter, which then
+confirms through the API.
 
 Examples
 --------
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -28,6 +31,10 @@ from clickkit.errors import ApiError, NotReplayableError, WaitTimeout
 log = logging.getLogger("clickkit")
 
 State = Literal["done", "pending", "failed", "lost"]
+
+#: Reports several jobs in one call: the Jobs it shows by id, or ``None`` when the list
+#: is not available (the waiter then checks each job on its own for the rest of the wait).
+Survey = Callable[[Sequence[str]], Mapping[str, Job] | None]
 
 
 def poll_delays(
@@ -119,6 +126,9 @@ class Waiter:
         A postback receiver.
     sleep, monotonic : callable
         Clock functions (tests may pass their own).
+    min_survey : int
+        With a ``survey``, the fewest jobs to check in a round for which the list is
+        asked (for one job, its own poll is as cheap and may fetch the file at once).
     """
 
     def __init__(
@@ -132,6 +142,7 @@ class Waiter:
         waker: Waker | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        min_survey: int = 2,
     ) -> None:
         self.poll_initial = poll_initial
         self.poll_factor = poll_factor
@@ -141,15 +152,17 @@ class Waiter:
         self.waker = waker
         self._sleep = sleep
         self._monotonic = monotonic
+        self.min_survey = min_survey
 
     def wait(
         self,
         job_ids: Iterable[str],
-        check: Callable[[str], Check],
+        check: Callable[..., Check],
         *,
         timeout: float | None = None,
         immediate: bool | Iterable[str] = False,
         on_round: Callable[[dict[str, Check]], None] | None = None,
+        survey: Survey | None = None,
     ) -> dict[str, Check]:
         """Call ``check`` for each outstanding job until each is done or failed.
 
@@ -158,10 +171,23 @@ class Waiter:
         first delay, or when a postback names them. Jobs in ERROR stay outstanding (impact.com
         retries them). Returns the final :class:`Check` of every job.
 
+        With ``survey``, a round that would check several jobs first asks the survey for
+        all of them, and ``check`` is called as ``check(job_id, job)``: with the
+        :class:`~clickkit.api.Job` the survey showed, or ``None`` for a job it did not
+        show. ``check`` decides what a listed job needs (a listed job that is still
+        running needs no call of its own). Once the survey answers ``None`` it is not
+        asked again during this wait.
+
         Raises
         ------
         WaitTimeout
             When ``timeout`` seconds pass; the jobs go on and a later call resumes them.
+
+        Examples
+        --------
+        >>> states = iter(["pending", "done"])
+        >>> Waiter(sleep=lambda s: None).wait(["j1"], lambda j: Check(next(states)))
+        {'j1': Check(state='done', job=None)}
         """
         outstanding = list(dict.fromkeys(job_ids))
         first_round = set(outstanding) if immediate is True else set(immediate or ())
@@ -197,20 +223,32 @@ class Waiter:
                     woke = self.waker.wait(delay)
                 else:
                     self._sleep(delay)
+            # Jobs a postback named are finished: they need no survey first.
+            named_only = False
             if first and first_round:
                 to_check = [j for j in outstanding if j in first_round]
             elif self.waker is not None:
                 safety_due = self._monotonic() - last_poll >= self.safety_interval
                 named = [j for j in outstanding if self.waker.seen(j)]
                 # A postback that names no job we wait for still means "look now".
-                to_check = outstanding if safety_due or (woke and not named) else named
+                named_only = not (safety_due or (woke and not named))
+                to_check = named if named_only else outstanding
             else:
                 to_check = outstanding
             first = False
             if to_check:
                 last_poll = self._monotonic()
+            listed: Mapping[str, Job] | None = None
+            if survey is not None and not named_only and len(to_check) >= self.min_survey:
+                listed = survey(list(to_check))
+                if listed is None:
+                    log.info("the Jobs list is not available; each job is polled on its own")
+                    survey = None
             for job_id in list(to_check):
-                outcome = check(job_id)
+                if survey is None:
+                    outcome = check(job_id)
+                else:
+                    outcome = check(job_id, None if listed is None else listed.get(job_id))
                 results[job_id] = outcome
                 if outcome.state != "pending":
                     outstanding.remove(job_id)
