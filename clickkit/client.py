@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from clickkit import inputs, schema
 from clickkit._version import __version__
 from clickkit.api import CallRecord, ImpactApi
-from clickkit.cache import Cache, request_key
+from clickkit.cache import request_key
 from clickkit.errors import (
     ConfigurationError,
     InvalidRequestError,
@@ -57,6 +57,7 @@ from clickkit.plan import (
     replay_refusal,
 )
 from clickkit.settings import Settings, check_client_options, resolve
+from clickkit.shared import open_cache
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -182,6 +183,8 @@ class Client:
         settle_delay: dt.timedelta | None = None,
         daily_export_limit: int | None = None,
         reserve: int | None = None,
+        shared_cache: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
         ir_version: str | None = None,
         max_days: int | None = None,
         clock: Clock | None = None,
@@ -235,6 +238,7 @@ class Client:
                 "ir_version": ir_version,
                 "max_days": max_days,
                 "reserve": reserve,
+                "shared_cache": shared_cache,
             },
             env,
         )
@@ -252,7 +256,10 @@ class Client:
         self._calls_lock = threading.Lock()
         # Names this client's reservations of the shared daily quota.
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        self.cache = Cache(self.settings.cache_dir)
+        # storage_options may hold credentials: passed on, never kept in settings or reprs.
+        self.cache = open_cache(
+            self.settings.cache_dir, self.settings.shared_cache, storage_options
+        )
         self.api = ImpactApi(
             account_sid,
             auth_token,
@@ -311,7 +318,7 @@ class Client:
             "progress", "poll_interval", "poll_max", "wait_timeout", "min_refresh_interval",
             "max_failed_replays", "max_replays_per_day", "result_format", "settle_delay",
             "quota_timezone", "max_days", "postback", "postback_safety_interval", "env",
-            "proxies", "verify", "reserve",
+            "proxies", "verify", "reserve", "shared_cache", "storage_options",
         }  # fmt: skip
         client_options = {k: options.pop(k) for k in list(options) if k in client_keys}
         if persist:

@@ -13,6 +13,7 @@
 | ir_version | ``CLICKKIT_IR_VERSION`` | ``16`` |
 | max_days | ``CLICKKIT_MAX_DAYS`` | ``366`` (longest range one call accepts) |
 | reserve | ``CLICKKIT_RESERVE`` | ``0`` (exports a day that backfills leave for others) |
+| shared_cache | ``CLICKKIT_SHARED_CACHE`` | none (``s3://bucket/prefix`` for a team's cache) |
 
 Every value is checked here, before anything is spent: a bad one raises
 :class:`~clickkit.errors.ConfigurationError` naming the setting, the value (never the
@@ -57,6 +58,7 @@ ENV = {
     "ir_version": "CLICKKIT_IR_VERSION",
     "max_days": "CLICKKIT_MAX_DAYS",
     "reserve": "CLICKKIT_RESERVE",
+    "shared_cache": "CLICKKIT_SHARED_CACHE",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -69,6 +71,7 @@ DEFAULTS: dict[str, Any] = {
     "ir_version": "16",
     "max_days": 366,
     "reserve": 0,
+    "shared_cache": None,
 }
 
 #: Longest settle delay accepted; longer ones would mean no day is ever final (and
@@ -93,6 +96,8 @@ class Settings:
     max_days: int
     #: Daily exports that backfills and syncs leave for interactive calls.
     reserve: int = 0
+    #: ``s3://bucket/prefix`` where a team shares job records, day files and the quota.
+    shared_cache: str | None = None
 
 
 def default_cache_dir() -> Path:
@@ -344,6 +349,17 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             )
         return Path(value).expanduser()
 
+    def shared_cache() -> str | None:
+        value, label, _ = pick("shared_cache")
+        if not value:
+            return None
+        if not isinstance(value, str) or not value.startswith("s3://"):
+            raise ConfigurationError(
+                f"{label}={_show(value)} is not an object storage URL; use "
+                f"'s3://bucket/prefix' ({_fix('shared_cache')})."
+            )
+        return value
+
     base_url, base_label, _ = pick("base_url")
     settings = Settings(
         base_url=check_base_url(base_url, base_label),
@@ -355,6 +371,7 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         ir_version=ir_version(),
         max_days=count("max_days"),
         reserve=reserve(),
+        shared_cache=shared_cache(),
     )
     if settings.reserve >= settings.daily_export_limit:
         limit = settings.daily_export_limit

@@ -19,6 +19,7 @@ import pytest
 from conftest import NOW, exports
 
 import clickkit as ck
+from clickkit.cache import Cache
 from clickkit.postback import PostbackReceiver
 from clickkit.sandbox import Faults
 
@@ -183,7 +184,7 @@ KILL_SCRIPT = textwrap.dedent(
 
 def _cache_is_consistent(cache_dir: Path) -> None:
     """Every day file a record points at is whole and readable; no record is half written."""
-    cache = ck.client.Cache(cache_dir)
+    cache = Cache(cache_dir)
     try:
         for record in cache.jobs():
             assert record["job_id"] and record["key"]
