@@ -112,7 +112,7 @@ def run_case(case: str, days: int, cache: Path, rows: int) -> dict[str, Any]:
 
     start = END - dt.timedelta(days=days - 1)
     # Imports count as baseline, not as work.
-    for module in ("dask.dataframe", "pyarrow.parquet", "clickkit.accessor", "clickkit.dataset"):
+    for module in ("dask.dataframe", "pyarrow.parquet", "clickkit.accessor", "clickkit.daskframe"):
         importlib.import_module(module)
 
     client = _client(cache, rows)

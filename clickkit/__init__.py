@@ -46,7 +46,7 @@ _LAZY = {
     "Client": "clickkit.client",
     "BackfillReport": "clickkit.backfill",
     "Plan": "clickkit.plan",
-    "load_export": "clickkit.schema",
+    "load_export": "clickkit.frames",
     "ParseWarning": "clickkit.schema",
     "plots": "clickkit.plots",
     "widgets": "clickkit.widgets",
@@ -57,8 +57,9 @@ if TYPE_CHECKING:
     from clickkit import plots, schema, widgets
     from clickkit.backfill import BackfillReport
     from clickkit.client import Client
+    from clickkit.frames import load_export
     from clickkit.plan import Plan
-    from clickkit.schema import ParseWarning, load_export
+    from clickkit.schema import ParseWarning
 
 
 def __getattr__(name: str) -> Any:

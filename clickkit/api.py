@@ -34,7 +34,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
-from clickkit import __version__
+from clickkit._version import __version__
 from clickkit.errors import (
     ApiError,
     AuthenticationError,

@@ -30,17 +30,39 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from clickkit.errors import InvalidRequestError
-from clickkit.plan import DayPlan, Plan, Request, describe_when, final_at, is_final
+from clickkit.ledger import counts_toward_quota
+from clickkit.plan import DayPlan, Plan, QuotaStatus, Request, describe_when, final_at, is_final
 
 if TYPE_CHECKING:
-    from clickkit.client import Client
+    from clickkit.cache import Cache
+    from clickkit.ledger import Ledger
+    from clickkit.settings import Settings
 
 __all__ = ["BackfillReport", "backfill", "last_final_day", "sync"]
 
 log = logging.getLogger("clickkit")
+
+
+class Client(Protocol):
+    """What a backfill needs from :class:`clickkit.Client` (named here, not imported)."""
+
+    settings: Settings
+    cache: Cache
+    ledger: Ledger
+    min_refresh_interval: dt.timedelta
+
+    def now(self) -> dt.datetime: ...
+    def today(self) -> dt.date: ...
+    def quota(self) -> QuotaStatus: ...
+    def backfill(self, start: Any, end: Any = None, **options: Any) -> BackfillReport: ...
+    def _plan(self, req: Request, fetch: str, **options: Any) -> Plan: ...
+    def _carry_out(
+        self, req: Request, fetch: str, show: bool, timeout: float | None, **options: Any
+    ) -> tuple[Plan, dict[str, str]]: ...
+
 
 #: Slept past the moment a run becomes useful, so the quota day has surely turned.
 _MARGIN = dt.timedelta(seconds=1)
@@ -185,7 +207,7 @@ def backfill(
     progress and goes on until every day is final in the cache.
     """
     sleep = time.sleep if sleep is None else sleep
-    before = client._calls_snapshot()
+    before = client.ledger.calls()
     bar = _Bar(len(_days(req)), progress and wait)
     try:
         while True:
@@ -203,9 +225,7 @@ def backfill(
             sleep((until - now).total_seconds())
     finally:
         bar.close()
-    spent = client._calls_snapshot() - before
-    from clickkit.client import counts_toward_quota
-
+    spent = client.ledger.calls() - before
     quota = client.quota()
     return BackfillReport(
         start=req.start,

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clickkit import plots
-from clickkit.errors import InvalidRequestError, MissingDependency
+from clickkit._optional import import_optional
+from clickkit.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,15 +94,11 @@ def draw(data: pd.DataFrame, chart: str, *, by: Hashable | None = None, ax: Axes
 
 
 def _figure(size: tuple[float, float], dpi: int) -> Figure:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise MissingDependency(
-            "clickkit charts need matplotlib, which is not installed. "
-            "Install it with `pip install matplotlib`."
-        ) from exc
+    figure = import_optional(
+        "matplotlib.figure", feature="clickkit charts", install="pip install matplotlib"
+    )
     # A bare Figure has no pyplot manager: it is freed with its last reference.
-    return Figure(figsize=size, dpi=dpi, layout="constrained")
+    return figure.Figure(figsize=size, dpi=dpi, layout="constrained")
 
 
 def _render(

@@ -15,32 +15,27 @@ Examples
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import dataclasses
 import datetime as dt
+import inspect
 import logging
 import os
-import threading
-import uuid
-import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from clickkit import inputs, schema
-from clickkit._version import __version__
-from clickkit.api import CallRecord, ImpactApi
+from clickkit import frames, inputs, schema
+from clickkit.api import ImpactApi
 from clickkit.cache import request_key
 from clickkit.errors import (
     ConfigurationError,
     InvalidRequestError,
     JobLost,
     ProvisionalDataWarning,
-    QuotaExhausted,
     RefreshRefused,
 )
 from clickkit.fetch import Fetcher, filter_columns, local_filters, progress_bar
+from clickkit.ledger import Ledger
 from clickkit.plan import (
     Candidate,
     DayPlan,
@@ -52,10 +47,9 @@ from clickkit.plan import (
     is_final,
     make_plan,
     plan_day,
-    quota_day,
-    quota_reset,
     replay_refusal,
 )
+from clickkit.provenance import build_provenance, warn_about
 from clickkit.settings import Settings, check_client_options, resolve
 from clickkit.shared import open_cache
 
@@ -77,25 +71,6 @@ def _real_clock() -> dt.datetime:
 
 
 __all__ = ["Client", "ProvisionalDataWarning"]
-
-
-def counts_toward_quota(endpoint: str) -> bool:
-    """Whether a ledger entry is a ClickExport call that spent one of the daily exports.
-
-    Every ClickExport that may have reached impact.com counts, whatever its answer (a
-    gateway counts a call before the service behind it answers); only calls refused by
-    the rate limiter or for the credentials are free.
-
-    Examples
-    --------
-    >>> [counts_toward_quota(n) for n in ("ClickExport", "ClickExport (no answer)",
-    ...                                   "ClickExport (429)", "Download")]
-    [True, True, False, False]
-    """
-    if endpoint == "ClickExport":
-        return True
-    refused = ("(429)", "(401)", "(403)")
-    return endpoint.startswith("ClickExport (") and not endpoint.endswith(refused)
 
 
 def sandbox_cache_dir(cache_dir: str | Path | None, account_sid: str) -> Path:
@@ -252,10 +227,6 @@ class Client:
         self.postback = postback
         self.sandbox_server: Any = None
         self._clock = clock or _real_clock
-        self._calls: collections.Counter[str] = collections.Counter()
-        self._calls_lock = threading.Lock()
-        # Names this client's reservations of the shared daily quota.
-        self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         # storage_options may hold credentials: passed on, never kept in settings or reprs.
         self.cache = open_cache(
             self.settings.cache_dir, self.settings.shared_cache, storage_options
@@ -265,9 +236,12 @@ class Client:
             auth_token,
             base_url=self.settings.base_url,
             ir_version=self.settings.ir_version,
-            observer=self._observe,
+            observer=lambda call: self.ledger.record(call),
             proxies=proxies,
             verify=verify,
+        )
+        self.ledger = Ledger(
+            self.cache, account_sid, self.settings, now=self.now, rate_limit=self.api.rate_limit
         )
         self._waiter_options = {
             "poll_initial": poll_interval,
@@ -278,9 +252,45 @@ class Client:
     # -- construction ------------------------------------------------------------------
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> Client:
-        """A client configured from environment variables (see :mod:`clickkit.settings`)."""
-        return cls(**overrides)
+    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> Client:
+        """A client whose credentials come from the environment, and only from there.
+
+        ``Client()`` takes credentials as arguments and falls back on the environment;
+        ``from_env()`` refuses them as arguments, so code (a notebook, a script) that
+        uses it never holds a token. The other settings read the environment as
+        ``Client()`` does (``CLICKKIT_*``, see :mod:`clickkit.settings`); ``options`` are
+        the other ``Client`` options.
+
+        Parameters
+        ----------
+        env : mapping, optional
+            The environment (default ``os.environ``).
+
+        Raises
+        ------
+        ConfigurationError
+            When ``IMPACT_ACCOUNT_SID`` or ``IMPACT_AUTH_TOKEN`` is not set, or when
+            ``account_sid``/``auth_token`` are passed.
+
+        Examples
+        --------
+        >>> client = Client.from_env(progress=False)  # doctest: +SKIP
+        """
+        passed = sorted({"account_sid", "auth_token"} & set(options))
+        if passed:
+            raise ConfigurationError(
+                f"from_env() reads the credentials from IMPACT_ACCOUNT_SID and "
+                f"IMPACT_AUTH_TOKEN only; pass {', '.join(passed)} to Client(...) instead."
+            )
+        env = os.environ if env is None else env
+        missing = [n for n in ("IMPACT_ACCOUNT_SID", "IMPACT_AUTH_TOKEN") if not env.get(n)]
+        if missing:
+            raise ConfigurationError(
+                f"no impact.com credentials: {' and '.join(missing)} not set. Set them, pass "
+                "account_sid= and auth_token= to Client(...), or use Client.sandbox() to run "
+                "against the local sandbox."
+            )
+        return cls(env["IMPACT_ACCOUNT_SID"], env["IMPACT_AUTH_TOKEN"], env=env, **options)
 
     @classmethod
     def sandbox(
@@ -288,11 +298,13 @@ class Client:
     ) -> Client:
         """A client wired to an embedded sandbox server (no credentials needed).
 
-        Sandbox options (``seed``, ``now``, ``clicks_per_day``, ``timezone``,
-        ``job_duration``, ``daily_export_limit``...) go to
-        :class:`clickkit.sandbox.Sandbox`; client options (``progress``,
-        ``poll_interval``, ``settle_delay``...) go to the client. The sandbox is reachable
-        as ``client.sandbox_server`` and is closed with the client.
+        Options that :class:`clickkit.sandbox.Sandbox` takes (``seed``, ``now``,
+        ``clicks_per_day``, ``timezone``, ``job_duration``, ``daily_export_limit``...) go
+        to the sandbox, and the client takes the account, time zone, quota time zone and
+        daily limit from it; ``settle_delay`` goes to both (clicks arrive within it, and
+        the client waits for it); every other option (``progress``, ``poll_interval``...)
+        goes to the client. The sandbox is reachable as ``client.sandbox_server`` and is
+        closed with the client.
 
         Parameters
         ----------
@@ -314,13 +326,10 @@ class Client:
         """
         from clickkit.sandbox import Sandbox
 
-        client_keys = {
-            "progress", "poll_interval", "poll_max", "wait_timeout", "min_refresh_interval",
-            "max_failed_replays", "max_replays_per_day", "result_format", "settle_delay",
-            "quota_timezone", "max_days", "postback", "postback_safety_interval", "env",
-            "proxies", "verify", "reserve", "shared_cache", "storage_options",
-        }  # fmt: skip
-        client_options = {k: options.pop(k) for k in list(options) if k in client_keys}
+        sandbox_keys = set(inspect.signature(Sandbox).parameters)
+        client_options = {k: options.pop(k) for k in list(options) if k not in sandbox_keys}
+        if "settle_delay" in options:
+            client_options["settle_delay"] = options["settle_delay"]
         if persist:
             from clickkit.sandbox.generator import DEFAULT_ACCOUNT_SID
             from clickkit.sandbox.state import STATE_FILE, StateConflict, open_sandbox
@@ -392,26 +401,6 @@ class Client:
 
         return self.now().astimezone(ZoneInfo(self.settings.timezone)).date()
 
-    def _observe(self, call: CallRecord) -> None:
-        accepted = call.status is not None and call.status < 400
-        name = call.endpoint if accepted else f"{call.endpoint} ({call.status or 'no answer'})"
-        with self._calls_lock:
-            self._calls[name] += 1
-        now = self.now()
-        day = quota_day(now, self.settings.quota_timezone)
-        self.cache.count_call(self.account_sid, day, name)
-        remaining_day = self.api.rate_limit.remaining_day
-        if call.endpoint == "ClickExport":
-            hourly_left = self.api.rate_limit.remaining_hour
-            if call.status == 429 and remaining_day is None and (hourly_left or 0) > 0:
-                remaining_day = 0  # the hourly limit is not the cause: the daily quota is
-            if remaining_day is not None:
-                self.cache.note(f"server-remaining/{self.account_sid}/{day}", remaining_day)
-
-    def _calls_snapshot(self) -> collections.Counter[str]:
-        with self._calls_lock:
-            return collections.Counter(self._calls)
-
     def _fetcher(self) -> Fetcher:
         """A Fetcher with the client's current settings (cheap; made per call)."""
         return Fetcher(
@@ -424,7 +413,7 @@ class Client:
             postback=self.postback,
             wait_timeout=self.wait_timeout,
             max_failed_replays=self.max_failed_replays,
-            on_export=self._spent,
+            on_export=self.ledger.spend,
         )
 
     def quota(self) -> QuotaStatus:
@@ -433,84 +422,7 @@ class Client:
         The local ledger counts calls from every process using this cache; the server's
         own headers, when it sent them this quota day, win where they say less is left.
         """
-        now = self.now()
-        day = quota_day(now, self.settings.quota_timezone)
-        ledger = self.cache.ledger(self.account_sid, day)
-        limit = self.settings.daily_export_limit
-        used = sum(int(n) for name, n in ledger.items() if counts_toward_quota(name))
-        remaining = max(limit - used, 0)
-        server = self._server_remaining(day)
-        if server is not None:
-            remaining = min(remaining, max(server, 0))
-            used = max(used, limit - remaining)
-        # Exports other processes reserved for plans they are carrying out right now.
-        reserved = self.cache.reserved_by_others(self.account_sid, day, self._owner)
-        remaining = max(remaining - reserved, 0)
-        rate = self.api.rate_limit
-        return QuotaStatus(
-            limit=limit,
-            used=used,
-            remaining=remaining,
-            quota_day=day,
-            resets_at=quota_reset(now, self.settings.quota_timezone),
-            reserved=reserved,
-            hourly_limit=rate.limit_hour,
-            hourly_remaining=rate.remaining_hour,
-            calls_today=ledger,
-            reserve=self.settings.reserve,
-        )
-
-    def _server_remaining(self, day: dt.date) -> int | None:
-        value = self.cache.note(f"server-remaining/{self.account_sid}/{day}")
-        return value if isinstance(value, int) else None
-
-    @contextlib.contextmanager
-    def _reserved(self, plan: Plan, fetch: str, *, reserve: int = 0) -> Iterator[Plan]:
-        """Reserve the plan's exports in the shared ledger; release what was not spent.
-
-        Every process planning on this cache sees the reservation at once, so two plans
-        never count the same remaining exports. When another process got there first,
-        ``fetch="all"`` raises :class:`~clickkit.QuotaExhausted` (nothing spent) and
-        ``fetch="fits"`` shrinks the plan to what was granted. ``reserve`` exports of
-        the day stay out of reach (backfills leave them for interactive calls).
-        """
-        if plan.exports == 0:
-            yield plan
-            return
-        self.cache.check_writable()  # before anything is spent
-        day = plan.quota.quota_day
-        # Most recent days first: with fetch="fits" they are the ones kept.
-        keys = [d.key for d in sorted(plan.days, key=lambda d: d.date, reverse=True)
-                if d.action == "export"]  # fmt: skip
-        server = self._server_remaining(day)
-        refused = self.cache.reserve_exports(
-            self.account_sid, day, keys, limit=self.settings.daily_export_limit - reserve,
-            server_remaining=None if server is None else server - reserve, owner=self._owner,
-        )  # fmt: skip
-        try:
-            if refused:
-                granted = len(keys) - len(refused)
-                shrunk = dataclasses.replace(plan.quota, remaining=granted)
-                if fetch == "all":
-                    raise self._quota_error(dataclasses.replace(plan, quota=shrunk))
-                # The days already left out stay left out (and listed).
-                shrunk_plan = make_plan(
-                    plan.start, plan.end, scope=plan.scope, filters=plan.filters,
-                    day_plans=plan.days, quota=shrunk, fetch="fits", include_today=True,
-                )  # fmt: skip
-                plan = dataclasses.replace(
-                    shrunk_plan,
-                    deferred=tuple(sorted({*plan.deferred, *shrunk_plan.deferred})),
-                    held_back=plan.held_back,
-                )
-            yield plan
-        finally:
-            self.cache.release_reservation(self.account_sid, day, self._owner)
-
-    def _spent(self, key: str) -> None:
-        """An export of ``key`` is in the ledger now: its reservation is no longer needed."""
-        day = quota_day(self.now(), self.settings.quota_timezone)
-        self.cache.spend_reservation(self.account_sid, day, self._owner, key)
+        return self.ledger.status()
 
     # -- requests and plans ----------------------------------------------------------
 
@@ -700,32 +612,33 @@ class Client:
         )  # fmt: skip
         engine = inputs.parse_choice(engine, "engine", ("pandas", "dask"))  # type: ignore[assignment]
         if engine == "dask":
-            from clickkit.dataset import require_dask
+            from clickkit.daskframe import require_dask
 
             require_dask()  # before anything is spent
         fetch_mode = inputs.parse_choice(fetch, "fetch", ("all", "fits"))
         include = _flag(include_today, "include_today")
-        before = self._calls_snapshot()
+        before = self.ledger.calls()
         show = self.progress if progress is None else progress
         plan, sources = self._carry_out(req, fetch_mode, show, timeout, include_today=include)
-        spent = self._calls_snapshot() - before
+        spent = self.ledger.calls() - before
         options = {"fetch": fetch_mode, "include_today": include}
         if engine == "dask":
-            from clickkit.dataset import dask_frame
+            from clickkit.daskframe import dask_frame
 
             provenance = self._provenance(plan, req, sources, spent, **options)
             self._fetcher().ensure_days(plan, timeout)
-            lazy = dask_frame(self, plan, req.filters, provenance)
-            self._warn(plan, provenance)
+            files = {d.date: self.cache.day_path(d.key) for d in plan.days}
+            lazy = dask_frame(files, req.filters, self.settings.timezone)
+            warn_about(plan, provenance)
             return lazy
         tables = self._fetcher().load_days(plan, req, timeout)
         # load_days gives one table per day, in date order.
         dates = sorted(d.date for d in plan.days)
         returned = {day: table.num_rows for day, table in zip(dates, tables, strict=True)}
         provenance = self._provenance(plan, req, sources, spent, returned=returned, **options)
-        frame = schema.to_pandas(_concat(tables), self.settings.timezone)
+        frame = frames.user_frame(_concat(tables), self.settings.timezone)
         frame.attrs["clickkit"] = provenance
-        self._warn(plan, provenance)
+        warn_about(plan, provenance)
         return frame
 
     def _carry_out(
@@ -754,7 +667,7 @@ class Client:
             busy = show and any(d.action != "cache" for d in plan.days)
             try:
                 with (
-                    self._reserved(plan, fetch, reserve=reserve) as plan,
+                    self.ledger.reserved(plan, fetch, reserve=reserve) as plan,
                     progress_bar(len(plan.days), busy) as bar,
                 ):
                     done = self._fetcher().execute(plan, req, bar, timeout)
@@ -768,116 +681,20 @@ class Client:
             plan = self._plan(req, fetch, **options)
         return plan, sources
 
-    def _quota_error(self, plan: Plan) -> QuotaExhausted:
-        q = plan.quota
-        return QuotaExhausted(
-            f"this request needs {plan.exports} new ClickExport calls but only {q.remaining} "
-            f"of {q.limit} remain in quota day {q.quota_day} (resets at "
-            f"{q.resets_at.isoformat(timespec='minutes')}). Nothing was spent. Options: "
-            "fetch='fits' loads the most recent days that fit now and the rest later; ask "
-            "for a shorter range; or wait for the reset.",
-            needed=plan.exports,
-            remaining=q.remaining,
-            resets_at=q.resets_at,
-            plan=plan,
-        )
-
-    def _warn(self, plan: Plan, provenance: Mapping[str, Any]) -> None:
-        """One warning per kind for the whole call (provisional days, deferred days)."""
-        provisional = [d["date"] for d in provenance["days"] if not d["final"]]
-        if provisional:
-            warnings.warn(
-                f"provisional data for {', '.join(provisional)}: produced before the day "
-                "was over (plus the settle delay), so clicks may still arrive. Ask again "
-                "after it closes and clickkit replays the export once.",
-                ProvisionalDataWarning,
-                stacklevel=3,
-            )
-        if plan.deferred:
-            days = ", ".join(d.isoformat() for d in plan.deferred)
-            warnings.warn(
-                f"not fetched for lack of quota (fetch='fits'): {days}. Call again after "
-                f"{plan.quota.resets_at.isoformat(timespec='minutes')}.",
-                UserWarning,
-                stacklevel=3,
-            )
-        if plan.held_back:
-            days = ", ".join(d.isoformat() for d in plan.held_back)
-            warnings.warn(
-                f"not fetched because not final yet (fetch='fits'): {days}. Exporting a day "
-                "before it is over costs an export now and a replay later; pass "
-                "include_today=True to load it anyway, or ask after it is final.",
-                UserWarning,
-                stacklevel=3,
-            )
-
     def _provenance(
         self,
         plan: Plan,
         req: Request,
         sources: Mapping[str, str],
         spent: Mapping[str, int],
-        *,
-        fetch: str = "all",
-        include_today: bool = False,
-        returned: Mapping[dt.date, int] | None = None,
+        **options: Any,
     ) -> dict[str, Any]:
-        """Where each day came from, and enough of the request to make the call again.
-
-        ``returned`` is the rows each day contributed after the filters; without it (a
-        lazy frame) ``rows`` is known only for days nothing filters locally.
-        """
-        days = []
-        for day_plan in sorted(plan.days, key=lambda d: d.date):
-            record = self.cache.job(day_plan.key) or {}
-            result = record.get("result") or {}
-            in_day = result.get("rows")
-            if returned is not None:
-                rows = returned.get(day_plan.date)
-            else:
-                filtered = day_plan.whole_day and not req.filters.is_empty
-                rows = None if filtered else in_day
-            days.append(
-                {
-                    "date": day_plan.date.isoformat(),
-                    "source": sources.get(day_plan.key, "cache"),
-                    "job_id": record.get("job_id"),
-                    "fetched_at": result.get("fetched_at"),
-                    "final": bool(result.get("final")),
-                    # Rows this frame has for the day (after the filters), and the day file's.
-                    "rows": rows,
-                    "rows_in_day": in_day,
-                    "whole_day": day_plan.whole_day,
-                    "replays": int(record.get("replays") or 0),
-                    "result_format": record.get("result_format"),
-                    "content_hash": result.get("content_hash"),
-                }
-            )
-        return {
-            "clickkit_version": __version__,
-            "account_sid": self.account_sid,
-            "timezone": self.settings.timezone,
-            "start": req.start.isoformat(),
-            "end": req.end.isoformat(),
-            "filters": req.filters.describe(),
-            "scope": req.scope,
-            # The arguments of the call, as clicks() takes them: pass them to make it again.
-            "request": {
-                "start": req.start.isoformat(),
-                "end": req.end.isoformat(),
-                **req.filters.describe(),
-                "scope": req.scope,
-                "result_format": req.result_format,
-                "fetch": fetch,
-                "include_today": include_today,
-            },
-            "days": days,
-            "deferred": [d.isoformat() for d in plan.deferred],
-            "held_back": [d.isoformat() for d in plan.held_back],
-            # The signed-URL storage host is not impact.com's API: counted apart.
-            "api_calls": {k: v for k, v in spent.items() if not k.startswith("Storage")},
-            "storage_downloads": sum(v for k, v in spent.items() if k.startswith("Storage")),
-        }
+        """``df.attrs["clickkit"]`` from the plan, the days' records as cached now, the report."""
+        records = {d.key: self.cache.job(d.key) for d in plan.days}
+        return build_provenance(
+            plan, req, records=records, sources=sources, spent=spent,
+            account_sid=self.account_sid, timezone=self.settings.timezone, **options,
+        )  # fmt: skip
 
     # -- long ranges ------------------------------------------------------------------
 
@@ -969,7 +786,7 @@ class Client:
         """Publish the cached whole days as a hive-partitioned Parquet dataset; spends nothing.
 
         Incremental: only new or refreshed days are written. See
-        :func:`clickkit.dataset.export_dataset`.
+        :func:`clickkit.dataset.export_dataset` for the layout and the guarantees.
 
         Examples
         --------
@@ -977,7 +794,7 @@ class Client:
         """
         from clickkit.dataset import export_dataset
 
-        return export_dataset(self, path, start, end)
+        return export_dataset(self.cache, self.account_sid, path, start, end)
 
     # -- what the account really does ----------------------------------------------------
 
@@ -1106,7 +923,7 @@ class Client:
                 f"nothing is cached for {req.start}: load it with clicks() first (a refresh "
                 "replays an existing job and never starts a new export)."
             )
-        before = self._calls_snapshot()
+        before = self.ledger.calls()
         key, record = candidates[0].key, dict(candidates[0].record or {})
         job_id, whole_day = record.get("job_id"), candidates[0].whole_day
         if record.get("pending"):
@@ -1142,11 +959,11 @@ class Client:
         table = self.cache.read_day(key, self.cache.job(key))
         if whole_day and not req.filters.is_empty:
             table = schema.filter_table(table, **local_filters(req.filters))
-        frame = schema.to_pandas(table, self.settings.timezone)
+        frame = frames.user_frame(table, self.settings.timezone)
         # The same provenance as clicks() gives, for the one replayed day.
         day_plan = DayPlan(req.start, "replay", key, job_id, True, whole_day)
         plan = dataclasses.replace(self._plan(req, "all"), days=(day_plan,))
-        spent = self._calls_snapshot() - before
+        spent = self.ledger.calls() - before
         frame.attrs["clickkit"] = self._provenance(
             plan, req, {key: "replay"}, spent, returned={req.start: len(frame)}
         )

@@ -1,57 +1,40 @@
-"""Cached clicks beyond one DataFrame: a Parquet dataset on disk, and lazy Dask frames.
+"""The cache as a Parquet dataset on disk, for more days than fit in one DataFrame.
 
-Two ways to work with more days than fit comfortably in memory:
-
-- :func:`export_dataset` publishes the cached whole-day frames of an account as a
-  hive-partitioned Parquet dataset (``date=YYYY-MM-DD/part-0.parquet``) that pyarrow,
-  DuckDB, Polars, Spark and Dask read as is. It is incremental: a manifest remembers
-  which cached result each partition came from, so a re-run only writes new or refreshed
-  days.
-- :func:`dask_frame` (what ``client.clicks(..., engine="dask")`` returns) builds a lazy
-  ``dask.dataframe`` with one partition per day, read from the cache, in which every
-  partition has the same known categories.
-
-Dask is optional: it is imported only when :func:`dask_frame` runs, and a missing install
-raises :class:`~clickkit.MissingDependency` naming ``pip install "clickkit[dask]"``.
+:func:`export_dataset` (``client.export_dataset()``) publishes the cached whole-day
+frames of an account as a hive-partitioned Parquet dataset
+(``date=YYYY-MM-DD/part-0.parquet``) that pyarrow, DuckDB, Polars, Spark and Dask read as
+is. It is incremental: a manifest remembers which cached result each partition came from,
+so a re-run only writes new or refreshed days. Lazy Dask frames are
+:mod:`clickkit.daskframe`.
 
 Examples
 --------
 >>> import clickkit as ck
->>> from clickkit.dataset import export_dataset
 >>> client = ck.Client.sandbox()                                   # doctest: +SKIP
 >>> _ = client.clicks("2026-10-01", "2026-10-31")                  # doctest: +SKIP
->>> export_dataset(client, "clicks-dataset")                       # doctest: +SKIP
->>> ddf = client.clicks("2026-10-01", "2026-10-31", engine="dask") # doctest: +SKIP
->>> ddf.groupby("device_type", observed=True).size().compute()     # doctest: +SKIP
+>>> client.export_dataset("clicks-dataset")                        # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import html
 import json
 import logging
 import os
 import shutil
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from clickkit import inputs, schema
-from clickkit.errors import CacheError, InvalidRequestError, MissingDependency
-from clickkit.fetch import local_filters
+from clickkit import inputs
+from clickkit.errors import CacheError, InvalidRequestError
+from clickkit.files import atomic_write, fsync_file
 
 if TYPE_CHECKING:
-    import dask.dataframe
-    import pandas as pd
-    import pyarrow as pa
-
-    from clickkit.client import Client
-    from clickkit.plan import Filters, Plan
+    from clickkit.cache import Cache
 
 log = logging.getLogger("clickkit")
 
@@ -68,9 +51,7 @@ __all__ = [
     "MANIFEST_NAME",
     "PART_NAME",
     "DatasetReport",
-    "dask_frame",
     "export_dataset",
-    "require_dask",
 ]
 
 
@@ -183,12 +164,13 @@ class _Source:
 
 
 def export_dataset(
-    client: Client,
+    cache: Cache,
+    account_sid: str,
     path: str | Path,
     start: Any = None,
     end: Any = None,
 ) -> DatasetReport:
-    """Publish the cached whole days of ``client.account_sid`` as a Parquet dataset.
+    """Publish the cached whole days of ``account_sid`` as a Parquet dataset.
 
     Each day becomes ``path/date=YYYY-MM-DD/part-0.parquet`` (the day in the account's
     time zone), a hard link to the cached day file when ``path`` is on the same
@@ -198,6 +180,7 @@ def export_dataset(
     Only whole-day exports are published (filtered ``scope="exact"`` results are
     partial days); when a day was cached in several result formats, the most recent
     fetch wins. Nothing is fetched: load days with ``client.clicks()`` first.
+    ``client.export_dataset(path)`` calls this with the client's cache and account.
 
     **Layout.** When the cache or the dataset holds more than one account, partitions go
     under ``path/account=SID/date=YYYY-MM-DD/`` so accounts never mix; a dataset that
@@ -215,8 +198,10 @@ def export_dataset(
 
     Parameters
     ----------
-    client : Client
-        The client whose cache and account are exported.
+    cache : Cache
+        The cache whose day frames are published (it may hold other accounts too).
+    account_sid : str
+        The account to publish.
     path : str or Path
         The dataset root: a new or empty folder, or an earlier export.
     start, end : str or date, optional
@@ -240,7 +225,7 @@ def export_dataset(
 
     Examples
     --------
-    >>> report = export_dataset(client, "clicks-dataset")              # doctest: +SKIP
+    >>> report = export_dataset(cache, "IRabc", "clicks-dataset")  # doctest: +SKIP
     >>> report.written, report.unchanged                               # doctest: +SKIP
     (14, 0)
     >>> import pyarrow.dataset as ds
@@ -254,10 +239,10 @@ def export_dataset(
     if root.exists() and not root.is_dir():
         raise InvalidRequestError(f"{root} is a file; pass a folder for the dataset.")
 
-    sources, accounts = _whole_day_sources(client)
+    sources, accounts = _whole_day_sources(cache)
     mine = {
         d: s
-        for d, s in sources.get(client.account_sid, {}).items()
+        for d, s in sources.get(account_sid, {}).items()
         if (first is None or d >= first) and (last is None or d <= last)
     }
     not_cached: tuple[dt.date, ...] = ()
@@ -274,7 +259,7 @@ def export_dataset(
     root.mkdir(parents=True, exist_ok=True)
     # One exporter at a time per dataset among processes sharing this cache; copies to
     # another disk can take a while, so the lock outlives the cache's default.
-    with client.cache.lock(f"dataset:{root.resolve()}", expire=3600, timeout=3600):
+    with cache.lock(f"dataset:{root.resolve()}", expire=3600, timeout=3600):
         manifest = _read_manifest(root)
         _clean_temporaries(root)
         entries: dict[str, dict[str, Any]] = manifest["partitions"]
@@ -313,7 +298,7 @@ def export_dataset(
     counts = {a: sum(1 for v in actions.values() if v == a) for a in ("written", "unchanged")}
     return DatasetReport(
         path=root,
-        account_sid=client.account_sid,
+        account_sid=account_sid,
         layout=layout,
         written=counts["written"],
         unchanged=counts["unchanged"],
@@ -324,10 +309,10 @@ def export_dataset(
     )
 
 
-def _whole_day_sources(client: Client) -> tuple[dict[str, dict[dt.date, _Source]], set[str]]:
+def _whole_day_sources(cache: Cache) -> tuple[dict[str, dict[dt.date, _Source]], set[str]]:
     """Per account and day, the most recently fetched whole-day frame that exists."""
     by_account: dict[str, dict[dt.date, _Source]] = {}
-    for record in client.cache.jobs():
+    for record in cache.jobs():
         result = record.get("result") or {}
         if record.get("filters") or not result or not record.get("key"):
             continue
@@ -336,7 +321,7 @@ def _whole_day_sources(client: Client) -> tuple[dict[str, dict[dt.date, _Source]
         except ValueError:
             continue
         key = str(record["key"])
-        file = client.cache.day_path(key)
+        file = cache.day_path(key)
         if not file.exists():
             continue
         source = _Source(
@@ -406,23 +391,19 @@ def _intact(source: _Source) -> bool:
 
 def _publish(source: Path, target: Path) -> Literal["link", "copy"]:
     """Place ``source`` at ``target`` atomically: hard link when possible, else copy."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-    method: Literal["link", "copy"] = "link"
-    try:
+
+    def place(tmp: str) -> Literal["link", "copy"]:
+        os.unlink(tmp)  # os.link needs a free name
         try:
             os.link(source, tmp)
         except OSError:  # another filesystem, or links not supported there
-            method = "copy"
             shutil.copyfile(source, tmp)
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return method
+            fsync_file(tmp)
+            return "copy"
+        return "link"
+
+    # A link's data is the cache file's, already on disk (and maybe not writable).
+    return atomic_write(target, place, fsync=False)
 
 
 def _relayout(root: Path, entries: dict[str, dict[str, Any]], layout: Layout) -> Iterator[str]:
@@ -464,15 +445,15 @@ def _read_manifest(root: Path) -> dict[str, Any]:
 
 
 def _write_manifest(root: Path, manifest: Mapping[str, Any]) -> None:
-    file = root / MANIFEST_NAME
-    tmp = root / f".{MANIFEST_NAME}.{uuid.uuid4().hex}.tmp"
-    try:
-        tmp.write_text(json.dumps({**manifest, "version": MANIFEST_VERSION}, indent=1) + "\n")
-        os.replace(tmp, file)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    text = json.dumps({**manifest, "version": MANIFEST_VERSION}, indent=1) + "\n"
+
+    def write(tmp: str) -> None:
+        # A new file, not the owner-only placeholder: readers of the dataset see it as
+        # they see the partitions' copies.
+        os.unlink(tmp)
+        Path(tmp).write_text(text)
+
+    atomic_write(root / MANIFEST_NAME, write)
 
 
 def _clean_temporaries(root: Path) -> None:
@@ -481,314 +462,3 @@ def _clean_temporaries(root: Path) -> None:
         for leftover in root.glob(pattern):
             with contextlib.suppress(OSError):
                 leftover.unlink()
-
-
-# ---------------------------------------------------------------------------------------
-# Dask
-
-
-def require_dask() -> Any:
-    """Import and return ``dask.dataframe``, or raise :class:`MissingDependency`.
-
-    Cheap once Dask is imported; callers use it to fail before spending anything.
-
-    Raises
-    ------
-    MissingDependency
-        Naming ``pip install "clickkit[dask]"``.
-
-    Examples
-    --------
-    >>> dd = require_dask()  # doctest: +SKIP
-    """
-    try:
-        import dask.dataframe as dd
-    except ImportError as exc:
-        raise MissingDependency(
-            'engine="dask" needs Dask, which is not installed: pip install "clickkit[dask]" '
-            '(or use the default engine="pandas").'
-        ) from exc
-    return dd
-
-
-#: Columns ``filter_table`` reads, per filter.
-_FILTER_COLUMNS = {
-    "program_ids": ("program_id",),
-    "ad_ids": ("ad_id",),
-    "sub_ids": ("sub_id1", "sub_id2", "sub_id3"),
-    "unique": ("unique_click",),
-}
-
-
-@dataclass(frozen=True)
-class _DayPart:
-    """Everything a worker needs to build one day's partition (small and picklable)."""
-
-    path: str
-    stamp: tuple[int, int]
-    date: str
-    offset: int
-    rows: int
-    filters: Mapping[str, Any]
-    timezone: str
-    arrow_schema: pa.Schema
-    categories: Mapping[str, Sequence[str]]
-    #: Identifies filters, time zone, schema and categories (shared by all days).
-    digest: str
-
-    def __dask_tokenize__(self) -> tuple[Any, ...]:
-        # Dask would otherwise hash the schema and categories of every day, every time.
-        return (self.path, tuple(self.stamp), self.offset, self.rows, self.digest)
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    info = path.stat()
-    return info.st_size, info.st_mtime_ns
-
-
-def _filter_columns(filters: Mapping[str, Any]) -> set[str]:
-    return {c for name, cols in _FILTER_COLUMNS.items() if filters.get(name) for c in cols}
-
-
-def _conform(table: pa.Table, target: pa.Schema, columns: Sequence[str]) -> pa.Table:
-    """``table`` with exactly ``columns`` in that order; those a day lacks become nulls."""
-    import pyarrow as pa
-
-    if table.column_names == list(columns) and all(
-        table.schema.field(name).type == target.field(name).type for name in columns
-    ):
-        return table
-    arrays = [
-        _cast(table[name], target.field(name).type)
-        if name in table.column_names
-        else pa.nulls(table.num_rows, target.field(name).type)
-        for name in columns
-    ]
-    return pa.Table.from_arrays(arrays, names=list(columns))
-
-
-def _cast(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
-    """A day's column in the type shared by all days (text when any day kept it as text)."""
-    import pyarrow.compute as pc
-
-    return column if column.type == target else pc.cast(column, target)
-
-
-def _unify(schemas: Sequence[pa.Schema]) -> pa.Schema:
-    """One schema for all days; a column some day kept as text is text in every day.
-
-    A value that did not parse leaves its column as text for that day (with a
-    ``ParseWarning``), which pyarrow's own promotion refuses to merge with a number.
-    """
-    import pyarrow as pa
-
-    try:
-        return pa.unify_schemas(schemas, promote_options="permissive")
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        pass
-    types: dict[str, pa.DataType] = {}
-    for file_schema in schemas:
-        for column in file_schema:
-            known = types.setdefault(column.name, column.type)
-            if known != column.type and not pa.types.is_null(column.type):
-                types[column.name] = column.type if pa.types.is_null(known) else pa.string()
-    return pa.schema([pa.field(name, kind) for name, kind in types.items()])
-
-
-def _frame(table: pa.Table, part: _DayPart, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    import pandas as pd
-
-    names = list(part.arrow_schema.names if columns is None else columns)
-    frame = schema.to_pandas(
-        _conform(table, part.arrow_schema, names), part.timezone, categories=part.categories
-    )
-    frame.index = pd.RangeIndex(part.offset, part.offset + len(frame))
-    return frame
-
-
-def _read_day(part: _DayPart, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """One partition: read the day file, filter, convert with the shared categories.
-
-    ``columns`` is filled in by Dask's optimizer when only some columns are used, so a
-    groupby on two columns reads two columns (plus those the filters need).
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = Path(part.path)
-    wanted = None if columns is None else [str(c) for c in columns]
-    try:
-        unchanged = _stamp(path) == tuple(part.stamp)
-        table = None
-        if unchanged:
-            present = set(pq.read_schema(path).names)
-            read = None
-            if wanted is not None:
-                read = [c for c in {*wanted, *_filter_columns(part.filters)} if c in present]
-            table = pq.read_table(path, columns=read, page_checksum_verification=True)
-    except (OSError, pa.ArrowException) as exc:
-        raise CacheError(
-            f"the cached frame for {part.date} cannot be read ({exc}); call client.clicks() "
-            "for that day to fetch it again, then rebuild the Dask frame."
-        ) from None
-    if table is not None:
-        table = schema.filter_table(table, **part.filters)
-    if table is None or table.num_rows != part.rows:
-        # Categories, row counts and the index were planned from the old file.
-        raise CacheError(
-            f"the cached frame for {part.date} changed after the Dask frame was built (a "
-            "refresh?); call client.clicks(..., engine='dask') again."
-        )
-    return _frame(table, part, wanted)
-
-
-def _plan_day(path: Path, filters: Mapping[str, Any], date: str) -> tuple[pa.Schema, pa.Table]:
-    """A day's schema and its filtered enum columns (read alone, dictionary-encoded)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        with pq.ParquetFile(path, read_dictionary=list(schema.ENUMS)) as file:
-            # The stored types, not the dictionary encoding asked for this read.
-            file_schema = pa.schema(
-                f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
-                for f in file.schema_arrow
-            )
-            enums = [c for c in schema.ENUMS if c in file_schema.names]
-            columns = [*enums, *sorted(_filter_columns(filters) - set(enums))]
-            table = file.read(columns=columns)
-    except (OSError, pa.ArrowException) as exc:
-        raise CacheError(
-            f"the cached frame for {date} is missing or damaged ({exc}); call "
-            "client.clicks() (engine='pandas') for that range once to fetch it again."
-        ) from None
-    return file_schema, schema.filter_table(table, **filters).select(enums)
-
-
-def dask_frame(
-    client: Client,
-    plan: Plan,
-    filters: Filters,
-    provenance: Mapping[str, Any] | None = None,
-) -> dask.dataframe.DataFrame:
-    """A lazy Dask DataFrame of the planned days, one partition per day, from the cache.
-
-    Called by ``client.clicks(..., engine="dask")`` once every day of ``plan`` is
-    cached. Building it reads only each day's schema and enum columns (plus the filter
-    columns when filters are set), so that every partition gets the same, known
-    categories and the index is numbered as in the pandas result; the full days are
-    read when the frame is computed, one partition per task.
-
-    Parameters
-    ----------
-    client : Client
-        Provides the cache paths and the account time zone.
-    plan : Plan
-        The executed plan; ``plan.days`` name the cached frames.
-    filters : Filters
-        Applied to every day, as the pandas engine does.
-    provenance : mapping, optional
-        What the pandas engine puts in ``df.attrs["clickkit"]``. Not attached here: a
-        Dask frame has no ``attrs``, and a copy on every partition would be deep-copied
-        by pandas on every operation of every partition. ``client.jobs()`` shows where
-        each cached day came from.
-
-    Returns
-    -------
-    dask.dataframe.DataFrame
-        Same columns, dtypes, categories and (after ``compute()``) index as
-        ``client.clicks()`` would return, without ``attrs``. Divisions are known (the
-        integer index) when every day has at least one row.
-
-    Raises
-    ------
-    MissingDependency
-        When Dask is not installed.
-    CacheError
-        When a day's cached frame is missing or damaged.
-
-    Notes
-    -----
-    Workers read the cache files directly, so they must see the client's disk (a
-    ``LocalCluster``). For a cluster on other machines, publish the cache with
-    :func:`export_dataset` to shared storage and read that with
-    ``dask.dataframe.read_parquet``.
-
-    Examples
-    --------
-    >>> ddf = client.clicks("2026-10-01", "2026-10-31", engine="dask")  # doctest: +SKIP
-    >>> ddf.npartitions                                                 # doctest: +SKIP
-    31
-    >>> ddf["device_type"].cat.known                                    # doctest: +SKIP
-    True
-    """
-    dd = require_dask()
-    import dask
-    import pyarrow as pa
-
-    local = local_filters(filters)
-    days = sorted(plan.days, key=lambda d: d.date)
-    schemas: list[pa.Schema] = [schema.arrow_schema()]
-    extras: dict[str, set[str]] = {name: set() for name in schema.ENUMS}
-    planned: list[tuple[Any, Path, tuple[int, int], int]] = []
-    for day in days:
-        path = client.cache.day_path(day.key)
-        # Stamp before reading: a file replaced meanwhile then fails the check in workers.
-        try:
-            stamp = _stamp(path)
-        except OSError:
-            stamp = (-1, -1)
-        file_schema, enums = _plan_day(path, local, day.date.isoformat())
-        schemas.append(file_schema)
-        for name, values in schema.enum_categories([enums]).items():
-            extras[name].update(values)
-        planned.append((day, path, stamp, enums.num_rows))
-
-    # Documented values first, then every extra seen on any day, in one order for all.
-    categories = schema.enum_categories(
-        pa.table({name: pa.array(sorted(values), pa.string())}) for name, values in extras.items()
-    )
-    unified = _unify(schemas)
-    timezone = client.settings.timezone
-    shared = [local, timezone, categories, unified.to_string(show_schema_metadata=False)]
-    digest = hashlib.blake2b(json.dumps(shared, default=str).encode(), digest_size=16)
-
-    parts: list[_DayPart] = []
-    offset = 0
-    for day, path, stamp, rows in planned:
-        parts.append(
-            _DayPart(
-                path=str(path),
-                stamp=stamp,
-                date=day.date.isoformat(),
-                offset=offset,
-                rows=rows,
-                filters=local,
-                timezone=timezone,
-                arrow_schema=unified,
-                categories=categories,
-                digest=digest.hexdigest(),
-            )
-        )
-        offset += rows
-
-    empty = _DayPart("", (0, 0), "", 0, 0, {}, timezone, unified, categories, "")
-    meta = _frame(unified.empty_table(), empty)
-    if not parts:
-        return dd.from_pandas(meta, npartitions=1)
-    # Every day starts where the previous one ended, so the integer index is sorted and
-    # the divisions are known; an empty day would repeat a boundary, so then leave them.
-    divisions = None
-    if all(p.rows > 0 for p in parts):
-        divisions = (*(p.offset for p in parts), offset - 1)
-    # Dask would turn pandas' own "str" columns into "string[pyarrow]" (NA instead of
-    # NaN for missing values); keep the dtypes the pandas engine returns.
-    with dask.config.set({"dataframe.convert-string": False}):
-        return dd.from_map(
-            _read_day,
-            parts,
-            meta=meta,
-            divisions=divisions,
-            label="clickkit-day",
-            enforce_metadata=False,
-        )

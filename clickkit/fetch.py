@@ -10,7 +10,8 @@ Examples
 --------
 >>> fetcher = Fetcher(api=api, cache=cache, account_sid="IRabc", settings=settings,
 ...                   now=clock)                                  # doctest: +SKIP
->>> sources = fetcher.execute(plan, request, NoBar(), timeout=None)  # doctest: +SKIP
+>>> with progress_bar(len(plan.days), show=False) as bar:           # doctest: +SKIP
+...     sources = fetcher.execute(plan, request, bar, timeout=None)
 """
 
 from __future__ import annotations
@@ -546,7 +547,8 @@ class Fetcher:
         """Fetch damaged or missing day files again through their jobs (never an export)."""
         for day_plan in damaged:
             self.cache.update_job(day_plan.key, pending=True)
-        self.wait([d.key for d in damaged], NoBar(), timeout, immediate=True)
+        with progress_bar(len(damaged), False) as bar:
+            self.wait([d.key for d in damaged], bar, timeout, immediate=True)
 
     def _restored_table(self, day_plan: DayPlan) -> pa.Table:
         table = self.cache.read_day(day_plan.key, self.cache.job(day_plan.key))
@@ -687,26 +689,15 @@ def local_filters(filters: Filters) -> dict[str, Any]:
     }
 
 
-class NoBar:
-    """A progress bar that shows nothing."""
-
-    def update(self, n: int = 1) -> None:
-        """Ignore progress."""
-
-    def set_postfix_str(self, text: str) -> None:
-        """Ignore the state line."""
-
-
 @contextlib.contextmanager
 def progress_bar(total: int, show: bool) -> Iterator[Any]:
-    """A tqdm bar over ``total`` days (a widget in notebooks, text in a terminal)."""
-    if not show:
-        yield NoBar()
-        return
-    from tqdm.auto import tqdm
+    """A tqdm bar over ``total`` days (a widget in notebooks, text in a terminal).
 
-    bar = tqdm(total=total, desc="clickkit", unit="day", leave=False)
-    try:
+    With ``show=False`` it is tqdm's disabled bar, which shows nothing.
+    """
+    if show:
+        from tqdm.auto import tqdm
+    else:  # a disabled bar never draws: the plain class spares the notebook imports
+        from tqdm import tqdm
+    with tqdm(total=total, desc="clickkit", unit="day", leave=False, disable=not show) as bar:
         yield bar
-    finally:
-        bar.close()

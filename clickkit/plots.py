@@ -35,7 +35,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from clickkit.errors import InvalidRequestError, MissingDependency
+from clickkit._optional import import_optional
+from clickkit.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -106,14 +107,9 @@ _MAX_LABEL = 40
 
 def _pyplot() -> Any:
     """Import ``matplotlib.pyplot`` or say how to install it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingDependency(
-            "clickkit.plots needs matplotlib, which is not installed. "
-            "Install it with `pip install matplotlib`."
-        ) from exc
-    return plt
+    return import_optional(
+        "matplotlib.pyplot", feature="clickkit.plots", install="pip install matplotlib"
+    )
 
 
 def _check_frame(data: Any) -> None:

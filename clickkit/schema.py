@@ -1302,9 +1302,6 @@ def to_pandas(
     import pandas as pd
     import pyarrow as pa
 
-    from clickkit.accessor import register
-
-    register()  # frames from clickkit get ``df.clicks`` plots
     mapping = {
         pa.int64(): pd.Int64Dtype(),
         pa.float64(): pd.Float64Dtype(),
@@ -1333,30 +1330,6 @@ def to_pandas(
 def empty_frame(timezone: str = "UTC") -> pd.DataFrame:
     """The documented DataFrame with no rows (all columns and dtypes present)."""
     return to_pandas(empty_table(), timezone)
-
-
-def load_export(path: str | Path, *, timezone: str = "UTC") -> pd.DataFrame:
-    """Read a click export downloaded by hand (CSV, JSON or XML) into the documented schema.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-    timezone : str
-        The account's IANA time zone: ``EventDate`` values without an offset are read as
-        wall time there, and ``event_date`` is shown in it.
-
-    Examples
-    --------
-    >>> import clickkit as ck
-    >>> df = ck.load_export("clicks-2026-10-01.csv", timezone="America/New_York")  # doctest: +SKIP
-    """
-    path = Path(path)
-    if not path.is_file():
-        from clickkit.errors import InvalidRequestError
-
-        raise InvalidRequestError(f"no such file: {path}. Check the path.")
-    return to_pandas(parse_export(path, timezone=timezone), timezone)
 
 
 def filter_table(

@@ -57,6 +57,7 @@ import os
 import random
 import re
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -66,8 +67,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from clickkit._optional import import_optional
 from clickkit.cache import RESERVATION_TTL, Cache, _alive, _content_hash, _exports_used
-from clickkit.errors import CacheError, MissingDependency
+from clickkit.errors import CacheError
 from clickkit.files import atomic_write
 
 if TYPE_CHECKING:
@@ -160,15 +162,11 @@ class _Held:
 
 def _boto() -> tuple[Any, Any]:
     """boto3 and botocore, or MissingDependency with the install hint."""
-    try:
-        import boto3
-        import botocore.config
-        import botocore.exceptions
-    except ImportError:
-        raise MissingDependency(
-            'a shared cache on object storage needs boto3: pip install "clickkit[s3]"'
-        ) from None
-    return boto3, botocore
+    need = {"feature": "a shared cache on object storage", "install": 'pip install "clickkit[s3]"'}
+    boto3 = import_optional("boto3", **need)
+    for name in ("botocore.config", "botocore.exceptions"):
+        import_optional(name, **need)
+    return boto3, sys.modules["botocore"]
 
 
 def parse_url(url: str) -> tuple[str, str]:

@@ -38,7 +38,8 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from clickkit.errors import ClickkitError, InvalidRequestError, MissingDependency
+from clickkit._optional import import_optional
+from clickkit.errors import ClickkitError, InvalidRequestError
 from clickkit.plan import describe_when, is_final
 
 if TYPE_CHECKING:
@@ -83,14 +84,9 @@ _NOTE_STYLE = "color:#6b4e00"
 
 def _ipywidgets() -> Any:
     """Import ipywidgets or say how to install it."""
-    try:
-        import ipywidgets
-    except ImportError as exc:
-        raise MissingDependency(
-            "clickkit.widgets needs ipywidgets, which is not installed. "
-            "Install it with `pip install ipywidgets`."
-        ) from exc
-    return ipywidgets
+    return import_optional(
+        "ipywidgets", feature="clickkit.widgets", install="pip install ipywidgets"
+    )
 
 
 def _in_kernel() -> bool:

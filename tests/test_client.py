@@ -339,6 +339,19 @@ def test_client_from_env_and_missing_credentials(tmp_path, monkeypatch) -> None:
         ck.Client.from_env(cache_dir=tmp_path, timezone="Mars/Olympus")
 
 
+def test_from_env_takes_credentials_only_from_the_environment(tmp_path) -> None:
+    env = {"IMPACT_ACCOUNT_SID": "IRenv", "IMPACT_AUTH_TOKEN": "tok-env"}
+    with pytest.raises(ck.ConfigurationError, match="IMPACT_AUTH_TOKEN not set"):
+        ck.Client.from_env({"IMPACT_ACCOUNT_SID": "IRenv"}, cache_dir=tmp_path)
+    with pytest.raises(ck.ConfigurationError, match="auth_token to Client"):
+        ck.Client.from_env(env, auth_token="tok-arg", cache_dir=tmp_path)
+    with ck.Client.from_env(env, cache_dir=tmp_path) as client:
+        assert client.account_sid == "IRenv"
+    # Client() takes them as arguments.
+    with ck.Client("IRarg", "tok-arg", cache_dir=tmp_path, env={}) as client:
+        assert client.account_sid == "IRarg"
+
+
 def test_unwritable_cache_dir_is_named(tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

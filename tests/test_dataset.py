@@ -18,7 +18,8 @@ import pytest
 import clickkit as ck
 from clickkit import schema
 from clickkit.client import ProvisionalDataWarning
-from clickkit.dataset import MANIFEST_NAME, PART_NAME, export_dataset, require_dask
+from clickkit.daskframe import require_dask
+from clickkit.dataset import MANIFEST_NAME, PART_NAME
 
 DAYS = ("2026-11-16", "2026-11-20")  # complete days relative to the sandbox's NOW
 ENUMS = list(schema.ENUMS)
@@ -43,7 +44,7 @@ def test_dataset_round_trips_to_the_same_frame(make_client, tmp_path) -> None:
     client = make_client()
     expected = client.clicks(*DAYS)
     root = tmp_path / "dataset"
-    report = export_dataset(client, root)
+    report = client.export_dataset(root)
 
     assert (report.written, report.unchanged, report.layout) == (5, 0, "date")
     assert sorted(_stats(root)) == [f"date=2026-11-{d}" for d in range(16, 21)]
@@ -71,18 +72,18 @@ def test_second_export_writes_nothing_and_a_refresh_rewrites_one_day(make_client
     with pytest.warns(ProvisionalDataWarning):
         client.clicks("2026-11-24", "2026-11-27")  # the last two days are still open
     root = tmp_path / "dataset"
-    first = export_dataset(client, root)
+    first = client.export_dataset(root)
     assert first.written == 4
     before = _stats(root)
 
-    again = export_dataset(client, root)
+    again = client.export_dataset(root)
     assert (again.written, again.unchanged) == (0, 4)
     assert _stats(root) == before
 
     # Clicks keep arriving for today; a refresh replays its job (after the guard's hour).
     client.sandbox_server.advance(dt.timedelta(hours=2))
     refreshed = client.refresh("2026-11-27")
-    third = export_dataset(client, root)
+    third = client.export_dataset(root)
     assert (third.written, third.unchanged) == (1, 3)
     assert {k for k, v in third.partitions.items() if v == "written"} == {"date=2026-11-27"}
     after = _stats(root)
@@ -100,9 +101,9 @@ def test_missing_partition_file_is_written_again(make_client, tmp_path) -> None:
     client = make_client()
     client.clicks("2026-11-16", "2026-11-17")
     root = tmp_path / "dataset"
-    export_dataset(client, root)
+    client.export_dataset(root)
     (root / "date=2026-11-17" / PART_NAME).unlink()
-    report = export_dataset(client, root)
+    report = client.export_dataset(root)
     assert report.partitions == {"date=2026-11-16": "unchanged", "date=2026-11-17": "written"}
 
 
@@ -110,7 +111,7 @@ def test_range_exports_only_those_days_and_names_uncached_ones(make_client, tmp_
     client = make_client()
     client.clicks(*DAYS)
     root = tmp_path / "dataset"
-    report = export_dataset(client, root, "2026-11-19", "2026-11-22")
+    report = client.export_dataset(root, "2026-11-19", "2026-11-22")
     assert sorted(report.partitions) == ["date=2026-11-19", "date=2026-11-20"]
     assert report.not_cached == (dt.date(2026, 11, 21), dt.date(2026, 11, 22))
     assert "not cached: 2 day(s)" in str(report)
@@ -121,12 +122,12 @@ def test_export_ignores_filtered_exports_and_keeps_foreign_folders_safe(
 ) -> None:
     client = make_client()
     client.clicks("2026-11-16", program_id=[1], scope="exact")  # a partial day
-    assert export_dataset(client, tmp_path / "dataset").written == 0
+    assert client.export_dataset(tmp_path / "dataset").written == 0
     foreign = tmp_path / "notes"
     foreign.mkdir()
     (foreign / "todo.txt").write_text("keep me")
     with pytest.raises(ck.InvalidRequestError, match="not a clickkit dataset"):
-        export_dataset(client, foreign)
+        client.export_dataset(foreign)
     assert (foreign / "todo.txt").read_text() == "keep me"
 
 
@@ -134,12 +135,12 @@ def test_second_account_switches_to_account_partitions(make_client, tmp_path) ->
     first = make_client()
     first.clicks("2026-11-16", "2026-11-17")
     root = tmp_path / "dataset"
-    assert export_dataset(first, root).layout == "date"
+    assert first.export_dataset(root).layout == "date"
     inodes = {k: v[0] for k, v in _stats(root).items()}
 
     other = make_client(account_sid="IRsecond0002", seed=2)  # same cache folder
     other.clicks("2026-11-16")
-    report = export_dataset(other, root)
+    report = other.export_dataset(root)
     assert (report.layout, report.written, report.moved) == ("account", 1, 2)
     sid = first.account_sid
     moved = {k: v[0] for k, v in _stats(root).items()}
@@ -153,7 +154,7 @@ def test_second_account_switches_to_account_partitions(make_client, tmp_path) ->
     assert {(c["account"], c["date"]) for c in counts} == {
         (sid, "2026-11-16"), (sid, "2026-11-17"), ("IRsecond0002", "2026-11-16"),
     }  # fmt: skip
-    again = export_dataset(first, root)
+    again = first.export_dataset(root)
     assert (again.layout, again.written, again.unchanged) == ("account", 0, 2)
 
 
@@ -268,7 +269,7 @@ def test_without_dask_the_engine_names_the_extra(make_client, tmp_path, monkeypa
     with pytest.raises(ck.MissingDependency):
         require_dask()
     # The dataset export needs only pyarrow.
-    assert export_dataset(client, tmp_path / "dataset").written == 1
+    assert client.export_dataset(tmp_path / "dataset").written == 1
     assert os.path.isdir(tmp_path / "dataset" / "date=2026-11-16")
 
 

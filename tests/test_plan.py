@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from clickkit.plan import (
     Candidate,
     Filters,
@@ -15,6 +17,7 @@ from clickkit.plan import (
     plan_day,
     quota_day,
     quota_reset,
+    replay_refusal,
 )
 
 DAY = dt.date(2026, 10, 1)
@@ -118,3 +121,45 @@ def test_plan_displays_as_text_and_html() -> None:
 def test_quota_status_display() -> None:
     q = _quota(4)
     assert "6 of 10" in str(q) and "<table>" in q._repr_html_()
+
+
+# -- refresh guards ------------------------------------------------------------------------
+
+GUARD_NOW = dt.datetime(2026, 10, 2, 12, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("record", "refusal"),
+    [
+        ({}, None),
+        ({"pending": True}, "has not finished"),
+        ({"submitted_at": "2026-10-02T11:30:00+00:00"}, "30 min ago"),
+        ({"last_replay_at": "2026-10-02T11:59:00+00:00"}, "1 min ago"),
+        # The run asked for last decides, not the first submission.
+        (
+            {
+                "submitted_at": "2026-10-01T00:00:00+00:00",
+                "requested_at": "2026-10-02T11:00:01+00:00",
+            },
+            "the next replay may run from 2026-10-02 12:00 UTC",
+        ),
+        ({"submitted_at": "2026-10-02T10:00:00+00:00"}, None),
+        ({"replays_by_day": {"2026-10-02": 3}}, "already replayed 3 times today"),
+        ({"replays_by_day": {"2026-10-01": 3}}, None),  # yesterday's replays
+    ],
+)
+def test_replay_guards(record: dict, refusal: str | None) -> None:
+    said = replay_refusal(record, GUARD_NOW, min_interval=dt.timedelta(hours=1), max_per_day=3)
+    if refusal is None:
+        assert said is None
+    else:
+        assert said is not None and refusal in said
+
+
+def test_replays_are_counted_in_the_quota_day_of_the_quota_zone() -> None:
+    # 01:00 UTC on Oct 2 is still Oct 1 in New York.
+    now = dt.datetime(2026, 10, 2, 1, tzinfo=dt.UTC)
+    record = {"replays_by_day": {"2026-10-01": 1}}
+    options = {"min_interval": dt.timedelta(hours=1), "max_per_day": 1}
+    assert replay_refusal(record, now, quota_timezone="America/New_York", **options)
+    assert replay_refusal(record, now, quota_timezone="UTC", **options) is None
