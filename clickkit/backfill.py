@@ -37,7 +37,7 @@ from clickkit.ledger import counts_toward_quota
 from clickkit.plan import DayPlan, Plan, QuotaStatus, Request, describe_when, final_at, is_final
 
 if TYPE_CHECKING:
-    from clickkit.cache import Cache
+    from clickkit.cache import CacheBackend
     from clickkit.ledger import Ledger
     from clickkit.settings import Settings
 
@@ -50,7 +50,7 @@ class Client(Protocol):
     """What a backfill needs from :class:`clickkit.Client` (named here, not imported)."""
 
     settings: Settings
-    cache: Cache
+    cache: CacheBackend
     ledger: Ledger
     min_refresh_interval: dt.timedelta
 

@@ -37,7 +37,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import diskcache
 
@@ -173,6 +173,113 @@ def _exclusive(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def live_reservations(raw: Any) -> dict[str, dict[str, Any]]:
+    """The live entries of a stored reservations mapping, by owner.
+
+    An entry older than :data:`RESERVATION_TTL` seconds, or of a process of this host
+    that is gone, no longer holds anything.
+    """
+    host, now = socket.gethostname(), time.time()
+    live = {}
+    for owner, held in raw.items() if isinstance(raw, Mapping) else ():
+        if not isinstance(held, Mapping) or now - float(held.get("at", 0)) > RESERVATION_TTL:
+            continue
+        if held.get("host") == host and not _alive(held.get("pid")):
+            continue
+        live[str(owner)] = dict(held)
+    return live
+
+
+def grant_reservation(
+    held: dict[str, dict[str, Any]],
+    owner: str,
+    me: Mapping[str, Any],
+    keys: Sequence[str],
+    room: int,
+    server_remaining: int | None,
+) -> list[str]:
+    """Update ``held`` with ``owner``'s reservation of ``keys``; return the keys refused.
+
+    ``room`` is the limit less what the ledger counts as used. A key another owner holds
+    needs nothing more (that owner exports it); the rest are granted in order while
+    ``min(room, server_remaining)`` less the keys others hold allows. The one rule
+    behind the local and the shared cache.
+
+    Examples
+    --------
+    >>> held = {"other": {"keys": ["a", "b"], "at": 1e12}}
+    >>> grant_reservation(held, "me", {}, ["b", "c", "d"], room=3, server_remaining=None)
+    ['d']
+    >>> held["me"]["keys"]
+    ['c']
+    """
+    others = {k for o, h in held.items() if o != owner for k in h.get("keys", ())}
+    if server_remaining is not None:
+        room = min(room, int(server_remaining))
+    room = max(room - len(others), 0)
+    wanted = [k for k in dict.fromkeys(keys) if k not in others]
+    granted, refused = wanted[:room], wanted[room:]
+    held.pop(owner, None)
+    if granted:
+        held[owner] = {"keys": granted, **me, "at": time.time()}
+    return refused
+
+
+@runtime_checkable
+class CacheBackend(Protocol):
+    """What the planner, the executor and the ledger need from a cache.
+
+    :class:`Cache` (one machine: diskcache + Parquet files) and
+    :class:`clickkit.shared.SharedCache` (a team's bucket with a local mirror) both
+    provide it, so a backend slots in without touching the planner or the executor.
+
+    Examples
+    --------
+    >>> isinstance(Cache(tmp_path), CacheBackend)  # doctest: +SKIP
+    True
+    """
+
+    root: Path
+
+    def job(self, key: str) -> dict[str, Any] | None: ...
+    def put_job(self, key: str, record: Mapping[str, Any]) -> None: ...
+    def update_job(self, key: str, **changes: Any) -> dict[str, Any]: ...
+    def drop_job(self, key: str) -> None: ...
+    def jobs(self) -> list[dict[str, Any]]: ...
+    def ledger(self, account_sid: str, quota_day: dt.date) -> dict[str, int]: ...
+    def count_call(
+        self, account_sid: str, quota_day: dt.date, endpoint: str, n: int = 1
+    ) -> None: ...
+    def value(self, name: str) -> Any: ...
+    def set_value(self, name: str, value: Any) -> None: ...
+    def reserve_exports(
+        self,
+        account_sid: str,
+        quota_day: dt.date,
+        keys: Sequence[str],
+        *,
+        limit: int,
+        server_remaining: int | None = None,
+        owner: str,
+    ) -> list[str]: ...
+    def spend_reservation(
+        self, account_sid: str, quota_day: dt.date, owner: str, key: str
+    ) -> None: ...
+    def release_reservation(self, account_sid: str, quota_day: dt.date, owner: str) -> None: ...
+    def reserved_by_others(self, account_sid: str, quota_day: dt.date, owner: str) -> int: ...
+    def lock(self, key: str, *, expire: float = 300.0, timeout: float = 600.0) -> Any: ...
+    def day_path(self, key: str) -> Path: ...
+    def download_path(self, key: str) -> Path: ...
+    def write_day(
+        self, key: str, table: pa.Table, *, record: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]: ...
+    def read_day(self, key: str, record: Mapping[str, Any] | None = None) -> pa.Table | None: ...
+    def drop_day(self, key: str) -> None: ...
+    def check_writable(self) -> None: ...
+    def rebuild_index(self) -> int: ...
+    def close(self) -> None: ...
 
 
 class Cache:
@@ -541,27 +648,28 @@ class Cache:
             self._index.set(("ledger", account_sid, quota_day.isoformat()), value)
 
     @_guarded("reading or writing a note")
-    def note(self, name: str, value: Any = None) -> Any:
-        """Read (``value=None``) or write a small JSON value under a name."""
-        if value is None:
-            return self._get_or_absent(("note", name), f"note {name!r}")
+    def value(self, name: str) -> Any:
+        """The small JSON value remembered under ``name`` (``None`` when there is none).
+
+        Examples
+        --------
+        >>> cache.set_value("server-remaining/IRabc/2026-11-27", 4)  # doctest: +SKIP
+        >>> cache.value("server-remaining/IRabc/2026-11-27")  # doctest: +SKIP
+        4
+        """
+        # Stored under "note" keys, as earlier versions wrote them.
+        return self._get_or_absent(("note", name), f"value {name!r}")
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Remember a small JSON value under ``name`` (shared by every process)."""
         self._index.set(("note", name), value)
-        return value
 
     # -- quota reservations ----------------------------------------------------------
 
     def _reservations(self, account_sid: str, quota_day: dt.date) -> dict[str, dict[str, Any]]:
         """Live reservations of an account and day (dead or stale ones are dropped)."""
         raw = self._get_or_absent(("reserve", account_sid, quota_day.isoformat()), "reservations")
-        host, now = socket.gethostname(), time.time()
-        live = {}
-        for owner, held in (raw or {}).items() if isinstance(raw, Mapping) else ():
-            if not isinstance(held, Mapping) or now - float(held.get("at", 0)) > RESERVATION_TTL:
-                continue
-            if held.get("host") == host and not _alive(held.get("pid")):
-                continue
-            live[str(owner)] = dict(held)
-        return live
+        return live_reservations(raw)
 
     def _store_reservations(
         self, account_sid: str, quota_day: dt.date, held: Mapping[str, Any]
@@ -621,21 +729,8 @@ class Cache:
         with self._index.transact(retry=True):
             used = _exports_used(self.ledger(account_sid, quota_day))
             held = self._reservations(account_sid, quota_day)
-            others = {k for o, h in held.items() if o != owner for k in h.get("keys", ())}
-            room = limit - used
-            if server_remaining is not None:
-                room = min(room, int(server_remaining))
-            room -= len(others)
-            wanted = [k for k in dict.fromkeys(keys) if k not in others]
-            granted, refused = wanted[: max(room, 0)], wanted[max(room, 0) :]
-            held.pop(owner, None)
-            if granted:
-                held[owner] = {
-                    "keys": granted,
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
-                    "at": time.time(),
-                }
+            me = {"pid": os.getpid(), "host": socket.gethostname()}
+            refused = grant_reservation(held, owner, me, keys, limit - used, server_remaining)
             self._store_reservations(account_sid, quota_day, held)
         return refused
 

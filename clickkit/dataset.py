@@ -34,7 +34,7 @@ from clickkit.errors import CacheError, InvalidRequestError
 from clickkit.files import atomic_write, fsync_file
 
 if TYPE_CHECKING:
-    from clickkit.cache import Cache
+    from clickkit.cache import CacheBackend
 
 log = logging.getLogger("clickkit")
 
@@ -164,7 +164,7 @@ class _Source:
 
 
 def export_dataset(
-    cache: Cache,
+    cache: CacheBackend,
     account_sid: str,
     path: str | Path,
     start: Any = None,
@@ -198,7 +198,7 @@ def export_dataset(
 
     Parameters
     ----------
-    cache : Cache
+    cache : CacheBackend
         The cache whose day frames are published (it may hold other accounts too).
     account_sid : str
         The account to publish.
@@ -309,7 +309,7 @@ def export_dataset(
     )
 
 
-def _whole_day_sources(cache: Cache) -> tuple[dict[str, dict[dt.date, _Source]], set[str]]:
+def _whole_day_sources(cache: CacheBackend) -> tuple[dict[str, dict[dt.date, _Source]], set[str]]:
     """Per account and day, the most recently fetched whole-day frame that exists."""
     by_account: dict[str, dict[dt.date, _Source]] = {}
     for record in cache.jobs():

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from clickkit import jobs, schema
 from clickkit.api import Downloaded, ImpactApi, Job
-from clickkit.cache import Cache
+from clickkit.cache import CacheBackend
 from clickkit.errors import (
     ApiError,
     CacheError,
@@ -58,7 +58,7 @@ class Fetcher:
     ----------
     api : ImpactApi
         The HTTP layer.
-    cache : Cache
+    cache : CacheBackend
         Job records, locks and day frames.
     account_sid : str
         The account the records belong to.
@@ -78,7 +78,7 @@ class Fetcher:
     """
 
     api: ImpactApi
-    cache: Cache
+    cache: CacheBackend
     account_sid: str
     settings: Settings
     now: Callable[[], dt.datetime]

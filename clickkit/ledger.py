@@ -37,7 +37,7 @@ from clickkit.plan import Plan, QuotaStatus, make_plan, quota_day, quota_reset
 
 if TYPE_CHECKING:
     from clickkit.api import CallRecord, RateLimitState
-    from clickkit.cache import Cache
+    from clickkit.cache import CacheBackend
     from clickkit.settings import Settings
 
 __all__ = ["Ledger", "counts_toward_quota", "quota_error", "remaining_exports"]
@@ -117,7 +117,7 @@ class Ledger:
 
     Parameters
     ----------
-    cache : Cache
+    cache : CacheBackend
         Holds the shared ledger, the server's notes and the reservations.
     account_sid : str
         The account whose quota this is.
@@ -131,7 +131,7 @@ class Ledger:
 
     def __init__(
         self,
-        cache: Cache,
+        cache: CacheBackend,
         account_sid: str,
         settings: Settings,
         *,
@@ -170,7 +170,7 @@ class Ledger:
         if call.status == 429 and remaining_day is None and (hourly_left or 0) > 0:
             remaining_day = 0  # the hourly limit is not the cause: the daily quota is
         if remaining_day is not None:
-            self.cache.note(self._server_key(day), remaining_day)
+            self.cache.set_value(self._server_key(day), remaining_day)
 
     def calls(self) -> collections.Counter[str]:
         """The calls this ledger recorded so far (subtract two to get a call's cost)."""
@@ -179,7 +179,7 @@ class Ledger:
 
     def server_remaining(self, day: dt.date) -> int | None:
         """Exports the server said were left on ``day``, if it said so."""
-        value = self.cache.note(self._server_key(day))
+        value = self.cache.value(self._server_key(day))
         return value if isinstance(value, int) else None
 
     def status(self) -> QuotaStatus:

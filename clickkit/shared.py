@@ -68,7 +68,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from clickkit._optional import import_optional
-from clickkit.cache import RESERVATION_TTL, Cache, _alive, _content_hash, _exports_used
+from clickkit.cache import (
+    Cache,
+    _alive,
+    _content_hash,
+    _exports_used,
+    grant_reservation,
+    live_reservations,
+)
 from clickkit.errors import CacheError
 from clickkit.files import atomic_write
 
@@ -712,10 +719,10 @@ class SharedCache:
             )
         except BucketUnreachable as exc:
             self._fall_back("the usage ledger is read", exc)
-            return dict(self.local.note(mirror) or {})
+            return dict(self.local.value(mirror) or {})
         calls = dict((value or {}).get("calls") or {}) if isinstance(value, dict) else {}
-        if calls != (self.local.note(mirror) or {}):
-            self.local.note(mirror, calls)
+        if calls != (self.local.value(mirror) or {}):
+            self.local.set_value(mirror, calls)
         return calls
 
     def count_call(self, account_sid: str, quota_day: dt.date, endpoint: str, n: int = 1) -> None:
@@ -726,7 +733,7 @@ class SharedCache:
         take is kept locally, logged, and added with the next count that goes through.
         """
         mirror, unsent_name = self._local_ledger_names(account_sid, quota_day)
-        unsent = dict(self.local.note(unsent_name) or {})
+        unsent = dict(self.local.value(unsent_name) or {})
         adding = dict(unsent)
         adding[endpoint] = int(adding.get(endpoint, 0)) + n
 
@@ -743,51 +750,39 @@ class SharedCache:
                 self._quota_name(account_sid, quota_day), add, "counting an API call"
             )
         except CacheError as exc:
-            self.local.note(unsent_name, adding)
-            seen = dict(self.local.note(mirror) or {})
+            self.local.set_value(unsent_name, adding)
+            seen = dict(self.local.value(mirror) or {})
             seen[endpoint] = int(seen.get(endpoint, 0)) + n
-            self.local.note(mirror, seen)
+            self.local.set_value(mirror, seen)
             log.warning("%s; the %s call is counted locally and added to the team's ledger "
                         "once the bucket is reachable", str(exc).rstrip("."), endpoint)  # fmt: skip
             return
         if unsent:
-            self.local.note(unsent_name, {})
-        self.local.note(mirror, calls)
+            self.local.set_value(unsent_name, {})
+        self.local.set_value(mirror, calls)
 
     def _note_name(self, name: str) -> str:
         digest = hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
         return self._name("notes", f"{digest}.json")
 
-    def note(self, name: str, value: Any = None) -> Any:
-        """Read (``value=None``) or write a small JSON value the whole team shares."""
-        if value is None:
-            try:
-                stored, _ = self._get_json(self._note_name(name), "reading a note")
-            except BucketUnreachable as exc:
-                self._fall_back("notes are read", exc)
-                return self.local.note(name)
-            found = stored.get("value") if isinstance(stored, dict) else None
-            if found is not None and found != self.local.note(name):
-                self.local.note(name, found)
-            return found
-        self._put(self._note_name(name), _encode({"name": name, "value": value}), "writing a note")
-        self.local.note(name, value)
-        return value
+    def value(self, name: str) -> Any:
+        """The small JSON value the whole team remembers under ``name`` (``None`` if none)."""
+        try:
+            stored, _ = self._get_json(self._note_name(name), "reading a value")
+        except BucketUnreachable as exc:
+            self._fall_back("values are read", exc)
+            return self.local.value(name)
+        found = stored.get("value") if isinstance(stored, dict) else None
+        if found is not None and found != self.local.value(name):
+            self.local.set_value(name, found)
+        return found
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Remember a small JSON value under ``name`` for the whole team."""
+        self._put(self._note_name(name), _encode({"name": name, "value": value}), "writing a value")
+        self.local.set_value(name, value)
 
     # -- quota reservations ----------------------------------------------------------
-
-    @staticmethod
-    def _live(raw: Any) -> dict[str, dict[str, Any]]:
-        """Live reservations (dead processes of this host and stale ones are dropped)."""
-        host, now = socket.gethostname(), time.time()
-        live = {}
-        for owner, held in raw.items() if isinstance(raw, Mapping) else ():
-            if not isinstance(held, Mapping) or now - float(held.get("at", 0)) > RESERVATION_TTL:
-                continue
-            if held.get("host") == host and not _alive(held.get("pid")):
-                continue
-            live[str(owner)] = dict(held)
-        return live
 
     def reserve_exports(
         self,
@@ -809,17 +804,9 @@ class SharedCache:
         def reserve(current: Any) -> tuple[dict[str, Any], list[str]]:
             value = dict(current) if isinstance(current, dict) else {}
             used = _exports_used(value.get("calls") or {})
-            held = self._live(value.get("reservations"))
-            others = {k for o, h in held.items() if o != owner for k in h.get("keys", ())}
+            held = live_reservations(value.get("reservations"))
             room = limit - used
-            if server_remaining is not None:
-                room = min(room, int(server_remaining))
-            room -= len(others)
-            wanted = [k for k in dict.fromkeys(keys) if k not in others]
-            granted, refused = wanted[: max(room, 0)], wanted[max(room, 0) :]
-            held.pop(owner, None)
-            if granted:
-                held[owner] = {"keys": granted, **self._me, "at": time.time()}
+            refused = grant_reservation(held, owner, self._me, keys, room, server_remaining)
             value.update(v=1, reservations=held)
             return value, refused
 
@@ -832,7 +819,7 @@ class SharedCache:
             if not isinstance(current, dict) or owner not in (current.get("reservations") or {}):
                 return current, None
             value = dict(current)
-            held = self._live(value.get("reservations"))
+            held = live_reservations(value.get("reservations"))
             if owner in held:
                 if key is None:
                     del held[owner]
@@ -867,7 +854,9 @@ class SharedCache:
         except BucketUnreachable as exc:
             self._fall_back("reservations are not known; they are read as none", exc)
             return 0
-        held = self._live((value or {}).get("reservations") if isinstance(value, dict) else None)
+        held = live_reservations(
+            (value or {}).get("reservations") if isinstance(value, dict) else None
+        )
         return len({k for o, h in held.items() if o != owner for k in h.get("keys", ())})
 
     # -- claims (locks) ----------------------------------------------------------------

@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import NOW
 
 import clickkit as ck
-
-#: A fixed start for the sandbox clock (it then runs in real time): a Friday noon UTC.
-NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +43,3 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., ck.Client]]:
     yield make
     for client in clients:
         client.close()
-
-
-def exports(client: ck.Client) -> int:
-    """ClickExport calls the sandbox has answered."""
-    return client.sandbox_server.stats()["requests"].get("ClickExport", 0)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import NOW
+from helpers import NOW
 
 import clickkit as ck
 from clickkit.api import CallRecord, Downloaded, ImpactApi, Job, NotReady, retry_after_seconds

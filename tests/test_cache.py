@@ -21,7 +21,7 @@ import pytest
 
 import clickkit as ck
 from clickkit import sandbox, schema
-from clickkit.cache import RECORD_METADATA_KEY, Cache, request_key
+from clickkit.cache import RECORD_METADATA_KEY, Cache, CacheBackend, request_key
 
 ACCOUNT = "IRtest"
 DAY = dt.date(2026, 11, 16)
@@ -220,7 +220,7 @@ def test_an_undecodable_key_rebuilds_the_index_keeping_what_still_reads(
     pending = request_key(ACCOUNT, DAY + dt.timedelta(days=5))
     cache.put_job(pending, {"key": pending, "job_id": "J-pending", "pending": True})
     cache.count_call(ACCOUNT, DAY, "ClickExport", 3)
-    cache.note("broken", {"x": 1})
+    cache.set_value("broken", {"x": 1})
     cache.close()
     db = sqlite3.connect(tmp_path / "cache" / "index" / "cache.db")
     note_key = zlib.compress(json.dumps(["note", "broken"]).encode(), 0)
@@ -395,3 +395,8 @@ def test_reservations_follow_the_ledger_and_the_server(cache: Cache) -> None:
     cache.release_reservation(ACCOUNT, DAY, "a")
     assert refused(_keys("c", 9), "c") == 4
     assert refused(_keys("c", 9), "c", server_remaining=2) == 7
+
+
+def test_the_local_cache_offers_the_backend_protocol(cache: Cache) -> None:
+    assert isinstance(cache, CacheBackend)
+    assert not isinstance(object(), CacheBackend)

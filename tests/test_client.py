@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import exports
+from helpers import exports
 
 import clickkit as ck
 from clickkit.cache import request_key

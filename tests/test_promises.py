@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import NOW, exports
+from helpers import NOW, exports
 
 import clickkit as ck
 from clickkit.errors import ProvisionalDataWarning

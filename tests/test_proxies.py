@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from conftest import NOW
+from helpers import NOW
 
 import clickkit as ck
 from clickkit.sandbox import Sandbox

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import NOW, exports
+from helpers import NOW, exports
 
 import clickkit as ck
 from clickkit.cache import Cache

@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 
 import clickkit as ck
-from clickkit.cache import Cache, request_key
+from clickkit.cache import Cache, CacheBackend, request_key
 from clickkit.errors import CacheError, MissingDependency
 from clickkit.sandbox import Sandbox
 from clickkit.shared import BucketUnreachable, SharedCache, mirror_dir, open_cache, parse_url
@@ -181,6 +181,7 @@ def test_two_mirrors_see_one_set_of_records_ledger_and_notes(
     tmp_path: Path, bucket: str, endpoint: str
 ) -> None:
     a, b = (open_cache(tmp_path / n, bucket, {"endpoint_url": endpoint}) for n in "ab")
+    assert isinstance(a, CacheBackend)  # slots in wherever the local Cache does
     key = request_key("IRtest", dt.date(2026, 11, 10))
     a.put_job(key, {"key": key, "account": "IRtest", "job_id": "J1", "pending": True})
     assert b.job(key)["job_id"] == "J1"
@@ -200,8 +201,8 @@ def test_two_mirrors_see_one_set_of_records_ledger_and_notes(
     a.spend_reservation("IRtest", DAY, "a", "k1")
     a.release_reservation("IRtest", DAY, "a")
     assert b.reserved_by_others("IRtest", DAY, "b") == 0
-    a.note("server-remaining/IRtest/2026-11-27", 4)
-    assert b.note("server-remaining/IRtest/2026-11-27") == 4
+    a.set_value("server-remaining/IRtest/2026-11-27", 4)
+    assert b.value("server-remaining/IRtest/2026-11-27") == 4
     b.drop_job(key)
     assert a.job(key) is None and a.local.job(key) is None
     a.close()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import NOW
+from helpers import NOW
 
 import clickkit as ck
 from clickkit.errors import ProvisionalDataWarning

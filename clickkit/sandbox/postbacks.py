@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["PostbackNotifier", "fill"]
 
 logger = logging.getLogger("clickkit.sandbox")
-PLACEHOLDERS = ("JobId", "Status", "Type", "ResultUri", "CompletedDate")
 
 
 def fill(template: str, values: dict[str, str]) -> str:
