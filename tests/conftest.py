@@ -11,6 +11,7 @@ import pytest
 from helpers import NOW
 
 import clickkit as ck
+from clickkit.sandbox import Sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +44,25 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., ck.Client]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
+    """Build sandboxes on a frozen clock (Friday 2026-11-27 09:00 UTC, 10 s jobs)."""
+    made: list[Sandbox] = []
+
+    def build(**options: Any) -> Sandbox:
+        options = {
+            "now": dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC),
+            "frozen": True,
+            "seed": 7,
+            "clicks_per_day": 300,
+            "job_duration": dt.timedelta(seconds=10),
+            **options,
+        }
+        made.append(Sandbox(**options))
+        return made[-1]
+
+    yield build
+    for sb in made:
+        sb.close()

@@ -9,9 +9,8 @@ import json
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import requests
@@ -25,24 +24,8 @@ RATE_HEADERS = ("X-RateLimit-Limit-hour", "X-RateLimit-Remaining-hour", "RateLim
 
 
 @pytest.fixture
-def make() -> Iterator[Callable[..., Sandbox]]:
-    made: list[Sandbox] = []
-
-    def build(**options: Any) -> Sandbox:
-        options = {
-            "now": NOW,
-            "frozen": True,
-            "seed": 7,
-            "clicks_per_day": 300,
-            "job_duration": timedelta(seconds=10),
-            **options,
-        }
-        made.append(Sandbox(**options))
-        return made[-1]
-
-    yield build
-    for sb in made:
-        sb.close()
+def make(make_sandbox: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
+    return make_sandbox
 
 
 @pytest.fixture

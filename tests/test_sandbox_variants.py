@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,24 +35,8 @@ YESTERDAY = "2026-11-26"
 
 
 @pytest.fixture
-def make() -> Iterator[Callable[..., Sandbox]]:
-    made: list[Sandbox] = []
-
-    def build(**options: Any) -> Sandbox:
-        options = {
-            "now": NOW,
-            "frozen": True,
-            "seed": 7,
-            "clicks_per_day": 300,
-            "job_duration": timedelta(seconds=10),
-            **options,
-        }
-        made.append(Sandbox(**options))
-        return made[-1]
-
-    yield build
-    for sb in made:
-        sb.close()
+def make(make_sandbox: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
+    return make_sandbox
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
