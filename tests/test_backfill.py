@@ -16,12 +16,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from helpers import exports
 
 import clickkit as ck
 from clickkit.backfill import BackfillReport, sync
 from clickkit.plan import final_at, quota_schedule
 from clickkit.sandbox import Sandbox
-from tests.conftest import exports
 
 #: conftest's clock starts at Fri 2026-11-27 12:00 UTC (07:00 in New York): 2026-11-26 is
 #: final (since 08:00 UTC), 2026-11-27 is today.
