@@ -115,18 +115,22 @@ class Fetcher:
         }
 
     def _submit(self, day_plan: DayPlan, req: Request) -> None:
-        with self.cache.lock(day_plan.key):
+        with self.cache.lock(day_plan.key) as claim:
             existing = self.cache.job(day_plan.key)
             if existing and existing.get("job_id") and not existing.get("job_gone"):
                 return  # another process submitted it meanwhile
             filters = Filters() if day_plan.whole_day else req.filters
             params = {**filters.as_api(), "result_format": req.result_format}
             asked_at = self.now()
-            try:
-                job_id, status = self._send_export(day_plan, params, asked_at)
-            finally:
-                if self.on_export is not None:
-                    self.on_export(day_plan.key)
+            found = self._export_of_a_vanished_holder(claim, asked_at)
+            if found is not None:
+                job_id, status = found, "QUEUED"
+            else:
+                try:
+                    job_id, status = self._send_export(day_plan, params, asked_at)
+                finally:
+                    if self.on_export is not None:
+                        self.on_export(day_plan.key)
             # The job id is stored before anything else can go wrong.
             self.cache.put_job(day_plan.key, self._record(day_plan, req, job_id, status, asked_at))
             log.info("exported %s as job %s", day_plan.date, job_id)
@@ -151,12 +155,30 @@ class Fetcher:
             submission = self.api.submit_click_export(day_plan.date, **params)
             return submission.job_id, submission.status
 
+    def _export_of_a_vanished_holder(self, claim: Any, asked_at: dt.datetime) -> str | None:
+        """The job a claim's previous holder exported but never recorded, if any.
+
+        A shared cache's claim taken over from a holder that vanished without a job id
+        (killed between the ClickExport answer and its record) may leave an export on
+        impact.com that no record names: find it in the Jobs list instead of exporting
+        the day again. The window covers the holder's claim going stale.
+        """
+        previous = getattr(claim, "taken_over_from", None)
+        if not isinstance(previous, Mapping) or previous.get("job_id"):
+            return None
+        stale_after = float(getattr(self.cache, "claim_timeout", 0.0) or 0.0)
+        since = asked_at - dt.timedelta(seconds=2 * stale_after)
+        found = self._find_lost_export(since)
+        if found is not None:
+            log.warning("the previous holder of this day exported job %s; it is used", found)
+        return found
+
     def _find_lost_export(self, asked_at: dt.datetime) -> str | None:
         """The job a ClickExport whose answer was lost created, if the Jobs list shows one.
 
-        The Jobs list costs no export. Only a single ClickExport job created since the
-        call (allowing two minutes of clock difference) that no cached record knows is
-        taken; anything less certain returns ``None``.
+        The Jobs list costs no export. Only a single ClickExport job created since
+        ``asked_at`` (allowing two minutes of clock difference) that no cached record
+        knows is taken; anything less certain returns ``None``.
         """
         zone = ZoneInfo(self.settings.timezone)
         since = (asked_at.astimezone(zone) - dt.timedelta(days=1)).date()

@@ -457,6 +457,8 @@ VICTIM = textwrap.dedent(
             stop_here("upload")
         if stall == "ledger" and "/quota/" in request.url and b'"Download"' in body:
             stop_here("ledger")
+        if stall == "answered" and "/quota/" in request.url and b'"ClickExport"' in body:
+            stop_here("answered")  # the export is answered, its job id not yet recorded
 
     def after_call(http_response, **kw):
         if http_response.status_code == 200:
@@ -477,13 +479,14 @@ VICTIM = textwrap.dedent(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stall", ["claim", "upload", "uploaded", "ledger"])
+@pytest.mark.parametrize("stall", ["claim", "answered", "upload", "uploaded", "ledger"])
 def test_a_writer_killed_leaves_the_team_able_to_finish(
     stall: str, tmp_path: Path, sb: Sandbox, bucket: str, endpoint: str
 ) -> None:
-    """Killed holding a claim (before its export), uploading a day, right after the
-    upload (record still pending), or counting a call in the ledger: the other machine
-    finishes with no extra export and every day whole."""
+    """Killed holding a claim (before its export), between an export's answer and its
+    record (the survivor finds the job in the Jobs list), uploading a day, right after
+    the upload (record still pending), or counting a call in the ledger: the other
+    machine finishes with no extra export and every day whole."""
     offset = (sb.now() - dt.datetime.now(dt.UTC)).total_seconds()
     args = [sys.executable, "-c", VICTIM, sb.url, sb.account_sid, sb.auth_token,
             str(tmp_path / "victim"), bucket, endpoint, str(offset), "2026-11-10",
@@ -496,7 +499,7 @@ def test_a_writer_killed_leaves_the_team_able_to_finish(
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
     spent = exports(sb)
-    assert spent == (0 if stall == "claim" else 3)
+    assert spent == {"claim": 0, "answered": 1}.get(stall, 3)
     survivor = make_client(sb, tmp_path / "survivor", bucket, endpoint)
     frame = survivor.clicks("2026-11-10", "2026-11-12")
     assert exports(sb) == 3  # each day once, across the killed writer and the survivor
