@@ -51,9 +51,10 @@ from clickkit.plan import (
 )
 from clickkit.provenance import build_provenance, warn_about
 from clickkit.settings import Settings, check_client_options, resolve
-from clickkit.shared import open_cache
+from clickkit.shared import BucketUnreachable, SharedCache, open_cache
 
 if TYPE_CHECKING:
+    import dask.dataframe
     import pandas as pd
     import pyarrow as pa
 
@@ -453,15 +454,23 @@ class Client:
     def _key(self, day: dt.date, filters: Filters, result_format: str) -> str:
         return request_key(self.account_sid, day, **filters.as_api(), result_format=result_format)
 
-    def _candidates(self, day: dt.date, req: Request) -> list[Candidate]:
+    def _candidates(
+        self, day: dt.date, req: Request, *, remote_days: bool = False
+    ) -> list[Candidate]:
+        """What the cache holds for ``day``; with ``remote_days`` (a shared cache read by
+        Dask from its bucket) a day the team holds counts without mirroring it here."""
         formats = [req.result_format] + [f for f in schema.RESULT_FORMATS if f != req.result_format]
         keys = [(self._key(day, Filters(), f), True) for f in formats]
         if req.scope == "exact" and not req.filters.is_empty:
             keys.append((self._key(day, req.filters, req.result_format), False))
-        candidates = [
-            Candidate(k, self.cache.job(k), self.cache.day_path(k).exists(), whole)
-            for k, whole in keys
-        ]
+        candidates = []
+        for k, whole in keys:
+            record = self.cache.job(k)
+            if remote_days and isinstance(self.cache, SharedCache):
+                present = self.cache.has_day(k, record)
+            else:
+                present = self.cache.day_path(k).exists()
+            candidates.append(Candidate(k, record, present, whole))
         if req.scope == "exact":
             # A whole day that lacks a column the filters read cannot answer locally.
             needed = filter_columns(req.filters)
@@ -469,7 +478,13 @@ class Client:
         return candidates
 
     def _plan(
-        self, req: Request, fetch: str, *, include_today: bool = False, reserve: int = 0
+        self,
+        req: Request,
+        fetch: str,
+        *,
+        include_today: bool = False,
+        reserve: int = 0,
+        remote_days: bool = False,
     ) -> Plan:
         """Plan ``req`` against the cache and the quota; ``reserve`` exports are kept back."""
         now = self.now()
@@ -480,7 +495,7 @@ class Client:
             day_plans.append(
                 plan_day(
                     day,
-                    self._candidates(day, req),
+                    self._candidates(day, req, remote_days=remote_days),
                     self._key(day, export_filters, req.result_format),
                     final=is_final(day, now, self.settings.timezone, self.settings.settle_delay),
                     export_whole_day=not exact,
@@ -619,16 +634,22 @@ class Client:
         include = _flag(include_today, "include_today")
         before = self.ledger.calls()
         show = self.progress if progress is None else progress
-        plan, sources = self._carry_out(req, fetch_mode, show, timeout, include_today=include)
+        # Dask reads a shared cache's days from its bucket: none is mirrored here to plan.
+        remote = engine == "dask" and isinstance(self.cache, SharedCache)
+        plan, sources = self._carry_out(
+            req, fetch_mode, show, timeout, include_today=include, remote_days=remote
+        )
         spent = self.ledger.calls() - before
         options = {"fetch": fetch_mode, "include_today": include}
         if engine == "dask":
             from clickkit.daskframe import dask_frame
 
             provenance = self._provenance(plan, req, sources, spent, **options)
-            self._fetcher().ensure_days(plan, timeout)
-            files = {d.date: self.cache.day_path(d.key) for d in plan.days}
-            lazy = dask_frame(files, req.filters, self.settings.timezone)
+            lazy = self._shared_dask_frame(plan, req, timeout)
+            if lazy is None:
+                self._fetcher().ensure_days(plan, timeout)
+                files = {d.date: self.cache.day_path(d.key) for d in plan.days}
+                lazy = dask_frame(files, req.filters, self.settings.timezone)
             warn_about(plan, provenance)
             return lazy
         tables = self._fetcher().load_days(plan, req, timeout)
@@ -641,6 +662,29 @@ class Client:
         warn_about(plan, provenance)
         return frame
 
+    def _shared_dask_frame(
+        self, plan: Plan, req: Request, timeout: float | None
+    ) -> dask.dataframe.DataFrame | None:
+        """A Dask frame reading the days from a shared cache's bucket, or ``None``.
+
+        ``None`` for a local cache, and when the bucket is unreachable (then the days
+        are read through the local mirror, as for a local cache).
+        """
+        from clickkit.daskframe import dask_frame
+
+        if not isinstance(self.cache, SharedCache):
+            return None
+        try:
+            self._fetcher().ensure_days(plan, timeout, remote=True)
+            files = {d.date: self.cache.day_object(d.key) for d in plan.days}
+            return dask_frame(
+                files, req.filters, self.settings.timezone, store=self.cache.arrow_s3()
+            )
+        except BucketUnreachable as exc:
+            log.warning("%s; the Dask frame reads the days from the local mirror %s",
+                        str(exc).rstrip("."), self.cache.root)  # fmt: skip
+            return None
+
     def _carry_out(
         self,
         req: Request,
@@ -650,6 +694,7 @@ class Client:
         *,
         include_today: bool = False,
         reserve: int = 0,
+        remote_days: bool = False,
     ) -> tuple[Plan, dict[str, str]]:
         """Plan and execute until nothing is left to do; return the last plan and sources.
 
@@ -659,7 +704,7 @@ class Client:
         again). ``reserve`` exports of the quota day are never planned nor reserved.
         """
         sources: dict[str, str] = {}
-        options = {"include_today": include_today, "reserve": reserve}
+        options = {"include_today": include_today, "reserve": reserve, "remote_days": remote_days}
         plan = self._plan(req, fetch, **options)
         for attempt in range(3):
             if attempt and not any(d.action in ("export", "replay") for d in plan.days):

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from clickkit.plan import Filters
+    from clickkit.shared import ArrowS3
 
 __all__ = ["dask_frame", "require_dask"]
 
@@ -84,6 +85,8 @@ class _DayPart:
     categories: Mapping[str, Sequence[str]]
     #: Identifies filters, time zone, schema and categories (shared by all days).
     digest: str
+    #: How to reach the bucket when ``path`` is an object there (``bucket/key``).
+    store: ArrowS3 | None = field(default=None, repr=False)
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
         # Dask would otherwise hash the schema and categories of every day, every time.
@@ -93,6 +96,16 @@ class _DayPart:
 def _stamp(path: Path) -> tuple[int, int]:
     info = path.stat()
     return info.st_size, info.st_mtime_ns
+
+
+def _object_stamp(path: str, filesystem: Any) -> tuple[int, int]:
+    """Size and modification time of an object in the bucket (OSError when absent)."""
+    from pyarrow import fs
+
+    info = filesystem.get_file_info(path)
+    if info.type != fs.FileType.File:
+        raise FileNotFoundError(f"s3://{path} does not exist")
+    return int(info.size), int(info.mtime_ns or 0)
 
 
 def _filter_columns(filters: Mapping[str, Any]) -> set[str]:
@@ -164,17 +177,26 @@ def _read_day(part: _DayPart, columns: Sequence[str] | None = None) -> pd.DataFr
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = Path(part.path)
+    path: Path | str = Path(part.path)
     wanted = None if columns is None else [str(c) for c in columns]
     try:
-        unchanged = _stamp(path) == tuple(part.stamp)
+        filesystem = None
+        if part.store is None:
+            stamp = _stamp(Path(part.path))
+        else:
+            # An object of the team's bucket, read from there (not from a local mirror).
+            filesystem, path = part.store.filesystem(), part.path
+            stamp = _object_stamp(part.path, filesystem)
+        unchanged = stamp == tuple(part.stamp)
         table = None
         if unchanged:
-            present = set(pq.read_schema(path).names)
+            present = set(pq.read_schema(path, filesystem=filesystem).names)
             read = None
             if wanted is not None:
                 read = [c for c in {*wanted, *_filter_columns(part.filters)} if c in present]
-            table = pq.read_table(path, columns=read, page_checksum_verification=True)
+            table = pq.read_table(
+                path, columns=read, page_checksum_verification=True, filesystem=filesystem
+            )
     except (OSError, pa.ArrowException) as exc:
         raise CacheError(
             f"the cached frame for {part.date} cannot be read ({exc}); call client.clicks() "
@@ -191,13 +213,17 @@ def _read_day(part: _DayPart, columns: Sequence[str] | None = None) -> pd.DataFr
     return _frame(table, part, wanted)
 
 
-def _plan_day(path: Path, filters: Mapping[str, Any], date: str) -> tuple[pa.Schema, pa.Table]:
+def _plan_day(
+    path: Path | str, filters: Mapping[str, Any], date: str, filesystem: Any = None
+) -> tuple[pa.Schema, pa.Table]:
     """A day's schema and its filtered enum columns (read alone, dictionary-encoded)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        with pq.ParquetFile(path, read_dictionary=list(schema.ENUMS)) as file:
+        with pq.ParquetFile(
+            path, read_dictionary=list(schema.ENUMS), filesystem=filesystem
+        ) as file:
             # The stored types, not the dictionary encoding asked for this read.
             file_schema = pa.schema(
                 f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
@@ -215,9 +241,11 @@ def _plan_day(path: Path, filters: Mapping[str, Any], date: str) -> tuple[pa.Sch
 
 
 def dask_frame(
-    day_files: Mapping[dt.date, Path],
+    day_files: Mapping[dt.date, Path | str],
     filters: Filters,
     timezone: str,
+    *,
+    store: ArrowS3 | None = None,
 ) -> dask.dataframe.DataFrame:
     """A lazy Dask DataFrame of cached days, one partition per day.
 
@@ -229,12 +257,16 @@ def dask_frame(
 
     Parameters
     ----------
-    day_files : mapping of datetime.date to Path
-        The cached whole-day (or exact) frame of each day.
+    day_files : mapping of datetime.date to Path or str
+        The cached whole-day (or exact) frame of each day: a local file, or with
+        ``store`` an object of the team's bucket named ``bucket/key``.
     filters : Filters
         Applied to every day, as the pandas engine does.
     timezone : str
         The account's time zone, in which ``event_date`` is shown.
+    store : ArrowS3, optional
+        How pyarrow reaches the bucket of a shared cache; then every partition reads
+        its day from the bucket, so workers on any machine that can reach it work.
 
     Returns
     -------
@@ -252,8 +284,12 @@ def dask_frame(
 
     Notes
     -----
-    Workers read the cache files directly, so they must see this machine's disk (a
-    ``LocalCluster``). For a cluster on other machines, publish the cache with
+    Workers read the cache files directly, so with a local cache they must see this
+    machine's disk (a ``LocalCluster``). With a shared cache (``Client(shared_cache=...)``)
+    they read each day from the bucket, with pyarrow's ``S3FileSystem`` and the
+    credentials of ``storage_options`` or, when those name none, the worker's own AWS
+    credentials (environment, ``~/.aws``, instance role). For a local cache and a
+    cluster on other machines, publish the cache with
     :meth:`clickkit.Client.export_dataset` to shared storage and read that with
     ``dask.dataframe.read_parquet``.
 
@@ -278,14 +314,18 @@ def dask_frame(
     local = local_filters(filters)
     schemas: list[pa.Schema] = [schema.arrow_schema()]
     extras: dict[str, set[str]] = {name: set() for name in schema.ENUMS}
-    planned: list[tuple[dt.date, Path, tuple[int, int], int]] = []
+    planned: list[tuple[dt.date, Path | str, tuple[int, int], int]] = []
+    filesystem = None if store is None else store.filesystem()
     for day, path in sorted(day_files.items()):
         # Stamp before reading: a file replaced meanwhile then fails the check in workers.
         try:
-            stamp = _stamp(path)
+            if filesystem is None:
+                stamp = _stamp(Path(path))
+            else:
+                stamp = _object_stamp(str(path), filesystem)
         except OSError:
             stamp = (-1, -1)
-        file_schema, enums = _plan_day(path, local, day.isoformat())
+        file_schema, enums = _plan_day(path, local, day.isoformat(), filesystem)
         schemas.append(file_schema)
         for name, values in schema.enum_categories([enums]).items():
             extras[name].update(values)
@@ -314,6 +354,7 @@ def dask_frame(
                 arrow_schema=unified,
                 categories=categories,
                 digest=digest.hexdigest(),
+                store=store,
             )
         )
         offset += rows

@@ -612,16 +612,24 @@ class Fetcher:
             out.append(table)
         return out
 
-    def ensure_days(self, plan: Plan, timeout: float | None) -> None:
+    def ensure_days(self, plan: Plan, timeout: float | None, *, remote: bool = False) -> None:
         """Make sure every day file of the plan is present and whole, without loading it.
 
         For lazy readers (Dask): a file missing or whose size disagrees with its record is
         fetched again through its job; Parquet checksums are verified when it is read.
+        With ``remote`` (a shared cache whose bucket the readers use) the bucket's day
+        objects are checked instead and nothing is copied to the local mirror.
         """
         damaged = []
         for day_plan in plan.days:
             record = self.cache.job(day_plan.key) or {}
             expected = (record.get("result") or {}).get("size")
+            if remote:
+                # Raises BucketUnreachable; the caller then reads through the mirror.
+                size = self.cache.day_object_size(day_plan.key)  # type: ignore[attr-defined]
+                if size is None or (expected is not None and size != expected):
+                    damaged.append(day_plan)
+                continue
             path = self.cache.day_path(day_plan.key)
             if not path.exists() or (expected is not None and path.stat().st_size != expected):
                 self.cache.drop_day(day_plan.key)

@@ -50,6 +50,7 @@ import copy
 import dataclasses
 import datetime as dt
 import email.utils
+import functools
 import hashlib
 import json
 import logging
@@ -84,7 +85,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("clickkit")
 
-__all__ = ["CLAIM_TIMEOUT", "BucketUnreachable", "Claim", "SharedCache", "open_cache"]
+__all__ = ["CLAIM_TIMEOUT", "ArrowS3", "BucketUnreachable", "Claim", "SharedCache", "open_cache"]
 
 #: Seconds after which a claim its holder stopped renewing is taken over.
 CLAIM_TIMEOUT = 120.0
@@ -288,6 +289,54 @@ def _client_kwargs(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
     return kwargs, config, profile
 
 
+@dataclasses.dataclass(frozen=True)
+class ArrowS3:
+    """How pyarrow's ``S3FileSystem`` reaches the bucket (small, picklable, hashable).
+
+    Built from ``storage_options``; Dask workers rebuild the filesystem from it. The
+    credentials are set only when ``storage_options`` name them (otherwise pyarrow's
+    own chain: environment, ``~/.aws`` files, instance role) and never appear in a repr.
+    """
+
+    region: str | None = None
+    endpoint_override: str | None = None
+    scheme: str | None = None
+    access_key: str | None = dataclasses.field(default=None, repr=False)
+    secret_key: str | None = dataclasses.field(default=None, repr=False)
+    session_token: str | None = dataclasses.field(default=None, repr=False)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], region: str | None = None) -> ArrowS3:
+        """Map boto3 ``storage_options`` to pyarrow's names (see :func:`_client_kwargs`)."""
+        kwargs, _, _ = _client_kwargs(options)
+        endpoint = kwargs.get("endpoint_url")
+        scheme = None
+        if endpoint:
+            parsed = urllib.parse.urlsplit(str(endpoint))
+            if parsed.scheme:
+                scheme, endpoint = parsed.scheme, parsed.netloc + parsed.path.rstrip("/")
+        return cls(
+            region=kwargs.get("region_name") or region,
+            endpoint_override=endpoint or None,
+            scheme=scheme,
+            access_key=kwargs.get("aws_access_key_id"),
+            secret_key=kwargs.get("aws_secret_access_key"),
+            session_token=kwargs.get("aws_session_token"),
+        )
+
+    def filesystem(self) -> Any:
+        """A ``pyarrow.fs.S3FileSystem`` (one per process and settings)."""
+        return _arrow_filesystem(self)
+
+
+@functools.lru_cache(maxsize=8)
+def _arrow_filesystem(options: ArrowS3) -> Any:
+    from pyarrow import fs
+
+    given = {k: v for k, v in dataclasses.asdict(options).items() if v is not None}
+    return fs.S3FileSystem(**given)
+
+
 def _etag(response: Mapping[str, Any]) -> str:
     return str(response.get("ETag", ""))
 
@@ -358,6 +407,7 @@ class SharedCache:
         client: Any = None,
     ) -> None:
         self.bucket, self.prefix = parse_url(url)
+        self._storage_options = dict(storage_options or {})
         self.url = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
         if claim_timeout <= 0:
             raise CacheError(f"claim_timeout={claim_timeout!r} must be a positive number (seconds)")
@@ -1063,6 +1113,40 @@ class SharedCache:
     def day_url(self, key: str) -> str:
         """The ``s3://`` URL of a request key's day file (pandas, pyarrow and Dask read it)."""
         return f"s3://{self.bucket}/{self._day_name(key)}"
+
+    def day_object(self, key: str) -> str:
+        """A request key's day file as pyarrow's S3 filesystem names it (``bucket/key``)."""
+        return f"{self.bucket}/{self._day_name(key)}"
+
+    def arrow_s3(self) -> ArrowS3:
+        """Settings for pyarrow's ``S3FileSystem`` to read this bucket (Dask workers)."""
+        region = getattr(getattr(self.s3, "meta", None), "region_name", None)
+        return ArrowS3.from_options(self._storage_options, region=region)
+
+    def has_day(self, key: str, record: Mapping[str, Any] | None) -> bool:
+        """Whether the team holds the day file of ``record`` (without mirroring it).
+
+        A record with a result names a day file the bucket holds (it is uploaded before
+        the record); with the bucket unreachable only the mirror counts.
+        """
+        result = (record or {}).get("result") or {}
+        if result.get("content_hash") and not (record or {}).get("offline"):
+            return True
+        return self.local.day_path(key).exists()
+
+    def day_object_size(self, key: str) -> int | None:
+        """The size of a day file in the bucket, ``None`` when the bucket has none.
+
+        Raises
+        ------
+        BucketUnreachable
+            When the bucket cannot be reached.
+        """
+        try:
+            response = self._call("head_object", "checking a day file", Key=self._day_name(key))
+        except _Missing:
+            return None
+        return int(response["ContentLength"])
 
     def download_path(self, key: str) -> Path:
         """Where the result file of a request key is downloaded to (local)."""

@@ -561,6 +561,63 @@ def test_nothing_secret_reaches_the_bucket_or_the_logs(
 
 
 @pytest.mark.slow
+def test_dask_reads_the_team_days_straight_from_the_bucket(
+    tmp_path: Path, sb: Sandbox, bucket: str, endpoint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("dask.dataframe")
+    days = ("2026-11-16", "2026-11-19")
+    a = make_client(sb, tmp_path / "machine-a", bucket, endpoint)
+    try:
+        expected = a.clicks(*days)
+    finally:
+        a.close()
+    spent = exports(sb)
+    assert spent == 4
+
+    # Machine B names its credentials; they must reach pyarrow and nothing else.
+    secret = f"secret-{uuid.uuid4().hex}"
+    options = {"endpoint_url": endpoint, "aws_access_key_id": "machine-b",
+               "aws_secret_access_key": secret}  # fmt: skip
+    b_dir = tmp_path / "machine-b"
+    b = ck.Client(sb.account_sid, sb.auth_token, base_url=sb.url, clock=sb.now,
+                  cache_dir=b_dir, timezone=sb.timezone, progress=False, poll_interval=0.02,
+                  shared_cache=bucket, storage_options=options)  # fmt: skip
+    caplog.set_level(logging.DEBUG, logger="clickkit")
+    try:
+        ddf = b.clicks(*days, engine="dask")
+        assert ddf.npartitions == 4
+        whole = ddf.compute()
+        whole.attrs = expected.attrs  # a Dask frame carries no provenance
+        pd.testing.assert_frame_equal(whole, expected)
+        store = b.cache.arrow_s3()
+        assert store.secret_key == secret and store.endpoint_override
+        assert secret not in repr(store) and secret not in repr(b.cache)
+        assert secret not in caplog.text
+
+        # export_dataset reads the team's days through a mirror (machine C's).
+        c = make_client(sb, tmp_path / "machine-c", bucket, endpoint)
+        try:
+            report = c.export_dataset(tmp_path / "dataset")
+        finally:
+            c.close()
+        assert report.written == 4
+        assert len(pd.read_parquet(tmp_path / "dataset")) == len(expected)
+
+        # A day replaced in the bucket after planning is refused, not read half-planned.
+        key = next(r["key"] for r in b.cache.jobs() if r["date"] == "2026-11-19")
+        a = make_client(sb, tmp_path / "machine-a", bucket, endpoint)
+        try:
+            a.cache.write_day(key, a.cache.read_day(key).slice(0, 5))
+        finally:
+            a.close()
+        with pytest.raises(ck.CacheError, match="changed after the Dask frame was built"):
+            ddf.compute(scheduler="sync")
+    finally:
+        b.close()
+    assert exports(sb) == spent  # B spent nothing
+    assert not list(b_dir.rglob("*.parquet"))  # and mirrored no day
+
+
 def test_the_team_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import nbformat
     from nbclient import NotebookClient
