@@ -107,17 +107,28 @@ def request_key(
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _exports_used(ledger: Mapping[str, int]) -> int:
-    """ClickExport calls that count toward the daily quota in a ledger.
+def counts_toward_quota(endpoint: str) -> bool:
+    """Whether a ledger entry is a ClickExport call that spent one of the daily exports.
 
-    Calls the server refused (``"ClickExport (429)"``) never reached a job; every other
-    ClickExport entry (``"ClickExport"``, ``"ClickExport (no answer)"``...) may have.
+    Every ClickExport that may have reached impact.com counts, whatever its answer (a
+    gateway counts a call before the service behind it answers); only calls refused by
+    the rate limiter or for the credentials are free.
+
+    Examples
+    --------
+    >>> [counts_toward_quota(n) for n in ("ClickExport", "ClickExport (no answer)",
+    ...                                   "ClickExport (429)", "Download")]
+    [True, True, False, False]
     """
-    return sum(
-        int(n)
-        for name, n in ledger.items()
-        if name == "ClickExport" or (name.startswith("ClickExport") and "429" not in name)
-    )
+    if endpoint == "ClickExport":
+        return True
+    refused = ("(429)", "(401)", "(403)")
+    return endpoint.startswith("ClickExport (") and not endpoint.endswith(refused)
+
+
+def exports_used(ledger: Mapping[str, int]) -> int:
+    """ClickExport calls of a ledger that count toward the daily quota."""
+    return sum(int(n) for name, n in ledger.items() if counts_toward_quota(name))
 
 
 def _alive(pid: Any) -> bool:
@@ -727,7 +738,7 @@ class Cache:
         []
         """
         with self._index.transact(retry=True):
-            used = _exports_used(self.ledger(account_sid, quota_day))
+            used = exports_used(self.ledger(account_sid, quota_day))
             held = self._reservations(account_sid, quota_day)
             me = {"pid": os.getpid(), "host": socket.gethostname()}
             refused = grant_reservation(held, owner, me, keys, limit - used, server_remaining)

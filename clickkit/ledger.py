@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from clickkit.cache import counts_toward_quota, exports_used
 from clickkit.errors import QuotaExhausted
 from clickkit.plan import Plan, QuotaStatus, make_plan, quota_day, quota_reset
 
@@ -41,25 +42,6 @@ if TYPE_CHECKING:
     from clickkit.settings import Settings
 
 __all__ = ["Ledger", "counts_toward_quota", "quota_error", "remaining_exports"]
-
-
-def counts_toward_quota(endpoint: str) -> bool:
-    """Whether a ledger entry is a ClickExport call that spent one of the daily exports.
-
-    Every ClickExport that may have reached impact.com counts, whatever its answer (a
-    gateway counts a call before the service behind it answers); only calls refused by
-    the rate limiter or for the credentials are free.
-
-    Examples
-    --------
-    >>> [counts_toward_quota(n) for n in ("ClickExport", "ClickExport (no answer)",
-    ...                                   "ClickExport (429)", "Download")]
-    [True, True, False, False]
-    """
-    if endpoint == "ClickExport":
-        return True
-    refused = ("(429)", "(401)", "(403)")
-    return endpoint.startswith("ClickExport (") and not endpoint.endswith(refused)
 
 
 def call_name(endpoint: str, status: int | None) -> str:
@@ -88,7 +70,7 @@ def remaining_exports(
     >>> remaining_exports({"ClickExport": 3}, 10, 2)  # another tool spent some
     (8, 2)
     """
-    used = sum(int(n) for name, n in calls.items() if counts_toward_quota(name))
+    used = exports_used(calls)
     remaining = max(limit - used, 0)
     if server_remaining is not None:
         remaining = min(remaining, max(server_remaining, 0))

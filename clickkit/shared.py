@@ -73,7 +73,7 @@ from clickkit.cache import (
     Cache,
     _alive,
     _content_hash,
-    _exports_used,
+    exports_used,
     grant_reservation,
     live_reservations,
 )
@@ -853,7 +853,7 @@ class SharedCache:
 
         def reserve(current: Any) -> tuple[dict[str, Any], list[str]]:
             value = dict(current) if isinstance(current, dict) else {}
-            used = _exports_used(value.get("calls") or {})
+            used = exports_used(value.get("calls") or {})
             held = live_reservations(value.get("reservations"))
             room = limit - used
             refused = grant_reservation(held, owner, self._me, keys, room, server_remaining)
