@@ -14,12 +14,10 @@ import datetime as dt
 import math
 import numbers
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
-
-import numpy as np
-import pandas as pd
 
 from clickkit.errors import InvalidRequestError
 from clickkit.plan import SCOPES
@@ -36,22 +34,39 @@ _DIGITS = re.compile(r"[0-9]+")
 _BAD_TEXT = {"Cc", "Cs", "Zl", "Zp"}
 
 
+def _numpy() -> Any:
+    """numpy, if anything imported it: a numpy value implies it, so none is imported here."""
+    return sys.modules.get("numpy")
+
+
+def _is_bool(value: Any) -> bool:
+    """A Python or numpy boolean."""
+    np = _numpy()
+    return isinstance(value, bool) or (np is not None and isinstance(value, np.bool_))
+
+
+def _is_nat(value: Any) -> bool:
+    """``pd.NaT`` or ``numpy.datetime64('NaT')`` (pandas and numpy are not imported here)."""
+    pd, np = sys.modules.get("pandas"), _numpy()
+    if pd is not None and value is pd.NaT:
+        return True
+    return np is not None and isinstance(value, np.datetime64) and bool(np.isnat(value))
+
+
 def _show(value: Any, limit: int = 60) -> str:
     """``repr(value)``, shortened so a pasted blob cannot flood a message."""
-    is_nat = value is pd.NaT or (isinstance(value, np.datetime64) and np.isnat(value))
-    text = "NaT" if is_nat else repr(value)
+    text = "NaT" if _is_nat(value) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _is_missing(value: Any) -> bool:
     """``None``, NaN, ``pd.NaT`` or ``numpy.datetime64('NaT')``."""
-    if value is None or value is pd.NaT:
+    if value is None or _is_nat(value):
         return True
-    if isinstance(value, float | np.floating):
+    np = _numpy()
+    if isinstance(value, float) or (np is not None and isinstance(value, np.floating)):
         return math.isnan(value)
-    if isinstance(value, np.datetime64 | np.timedelta64):
-        return bool(np.isnat(value))
-    return False
+    return np is not None and isinstance(value, np.timedelta64) and bool(np.isnat(value))
 
 
 def parse_date(value: Any, name: str = "date") -> dt.date:
@@ -72,6 +87,7 @@ def parse_date(value: Any, name: str = "date") -> dt.date:
     --------
     >>> parse_date(dt.datetime.fromisoformat("2026-10-01T23:00-07:00"), "start")
     datetime.date(2026, 10, 1)
+    >>> import numpy as np, pandas as pd
     >>> parse_date(np.datetime64("2026-10-01"))
     datetime.date(2026, 10, 1)
     >>> parse_date(pd.NaT, "start")  # doctest: +ELLIPSIS
@@ -87,7 +103,8 @@ def parse_date(value: Any, name: str = "date") -> dt.date:
             return value.date()
         if isinstance(value, dt.date):
             return value
-        if isinstance(value, np.datetime64):
+        np = _numpy()
+        if np is not None and isinstance(value, np.datetime64):
             day = value.astype("datetime64[D]").item()  # an int when outside years 1-9999
             if isinstance(day, dt.date):
                 return day
@@ -137,7 +154,7 @@ def parse_ids(value: Any, name: str) -> tuple[int, ...]:
     """
     ids: list[int] = []
     for item in _as_list(value):
-        if isinstance(item, bool | np.bool_):
+        if _is_bool(item):
             raise _id_error(name, item, "is not a numeric id")
         if isinstance(item, numbers.Integral):
             number = int(item)
@@ -175,7 +192,7 @@ def parse_sub_ids(value: Any) -> tuple[str, ...]:
     for item in _as_list(value):
         if isinstance(item, str):
             text = item.strip()
-        elif isinstance(item, numbers.Integral) and not isinstance(item, bool | np.bool_):
+        elif isinstance(item, numbers.Integral) and not _is_bool(item):
             text = str(int(item))
         else:
             raise InvalidRequestError(

@@ -34,6 +34,7 @@ import math
 import numbers
 import os
 import re
+import sys
 import unicodedata
 import urllib.parse
 from collections.abc import Mapping
@@ -41,8 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import numpy as np
 
 from clickkit.errors import ConfigurationError
 
@@ -463,7 +462,10 @@ def check_client_options(
             f"postback_safety_interval={_show(postback_safety_interval)} must be a positive "
             "number of seconds such as 300.0 (how often to poll when a postback is late)."
         )
-    if not isinstance(progress, bool | np.bool_):
+    numpy = sys.modules.get("numpy")  # a numpy bool implies numpy; none imported here
+    if not (
+        isinstance(progress, bool) or (numpy is not None and isinstance(progress, numpy.bool_))
+    ):
         raise ConfigurationError(f"progress={_show(progress)} must be True or False.")
 
 
