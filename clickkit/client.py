@@ -723,6 +723,8 @@ class Client:
                 log.warning("%s; planning %s again", lost, ", ".join(lost.dates))
             else:
                 sources.update({k: v for k, v in done.items() if v != "cache" or k not in sources})
+                if all(d.action == "cache" for d in plan.days):
+                    break  # served from the cache: nothing changed that a new plan could see
             plan = self._plan(req, fetch, **options)
         return plan, sources
 
