@@ -86,7 +86,9 @@ class Fetcher:
     postback: Any = None
     wait_timeout: float | None = None
     max_failed_replays: int = 2
-    #: Called with a request key once its ClickExport was sent (whatever the answer).
+    #: Called with a request key once its export is taken care of: its ClickExport sent
+    #: (whatever the answer) and its job, if any, recorded, or found exported by another
+    #: process. Its reservation is no longer needed then.
     on_export: Callable[[str], None] | None = None
     #: Set once the offsets the API sends contradict ``settings.timezone``: from then on
     #: no day is marked final.
@@ -118,21 +120,27 @@ class Fetcher:
         with self.cache.lock(day_plan.key) as claim:
             existing = self.cache.job(day_plan.key)
             if existing and existing.get("job_id") and not existing.get("job_gone"):
-                return  # another process submitted it meanwhile
+                # Another process submitted it meanwhile: this reservation is not needed.
+                if self.on_export is not None:
+                    self.on_export(day_plan.key)
+                return
             filters = Filters() if day_plan.whole_day else req.filters
             params = {**filters.as_api(), "result_format": req.result_format}
             asked_at = self.now()
             found = self._export_of_a_vanished_holder(claim, asked_at)
-            if found is not None:
-                job_id, status = found, "QUEUED"
-            else:
-                try:
+            try:
+                if found is not None:
+                    job_id, status = found, "QUEUED"
+                else:
                     job_id, status = self._send_export(day_plan, params, asked_at)
-                finally:
-                    if self.on_export is not None:
-                        self.on_export(day_plan.key)
-            # The job id is stored before anything else can go wrong.
-            self.cache.put_job(day_plan.key, self._record(day_plan, req, job_id, status, asked_at))
+                # The job id is stored before anything else can go wrong.
+                record = self._record(day_plan, req, job_id, status, asked_at)
+                self.cache.put_job(day_plan.key, record)
+            finally:
+                # Only now: until the record is there, the reservation is what tells
+                # other processes that this day's export is taken care of.
+                if found is None and self.on_export is not None:
+                    self.on_export(day_plan.key)
             log.info("exported %s as job %s", day_plan.date, job_id)
 
     def _send_export(

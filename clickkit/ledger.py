@@ -207,20 +207,29 @@ class Ledger:
             return
         self.cache.check_writable()  # before anything is spent
         day = plan.quota.quota_day
-        # Most recent days first: with fetch="fits" they are the ones kept.
+        # Most recent days first: with fetch="fits" they are the ones kept. A day another
+        # process exported since the plan was made is in the ledger already; reserving it
+        # too would count its export twice (its job is waited for, not exported again).
         keys = [d.key for d in sorted(plan.days, key=lambda d: d.date, reverse=True)
-                if d.action == "export"]  # fmt: skip
+                if d.action == "export" and not self._exported(d.key)]  # fmt: skip
         server = self.server_remaining(day)
         refused = self.cache.reserve_exports(
             self.account_sid, day, keys, limit=self.settings.daily_export_limit - reserve,
             server_remaining=None if server is None else server - reserve, owner=self.owner,
         )  # fmt: skip
+        # ...and one exported while this reservation was being made is no refusal either.
+        refused = [key for key in refused if not self._exported(key)]
         try:
             if refused:
                 plan = _shrunk(plan, granted=len(keys) - len(refused), fetch=fetch)
             yield plan
         finally:
             self.cache.release_reservation(self.account_sid, day, self.owner)
+
+    def _exported(self, key: str) -> bool:
+        """Whether a job for request ``key`` is on record (so exporting it costs nothing)."""
+        record = self.cache.job(key)
+        return bool(record and record.get("job_id") and not record.get("job_gone"))
 
     def spend(self, key: str) -> None:
         """An export of ``key`` is in the ledger now: its reservation is no longer needed."""

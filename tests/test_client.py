@@ -326,6 +326,54 @@ def test_several_processes_cause_one_export_per_day(make_client, tmp_path) -> No
         pd.testing.assert_frame_equal(frames[0], frame)
 
 
+def _until(condition, seconds: float = 10.0) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass; return whether it held."""
+    deadline = dt.datetime.now() + dt.timedelta(seconds=seconds)
+    while not condition():
+        if dt.datetime.now() > deadline:
+            return False
+        threading.Event().wait(0.02)
+    return True
+
+
+def test_a_day_another_process_exported_first_frees_its_reservation(make_client) -> None:
+    # Process A reserves two days; B exports the second while A is held up before its
+    # first ClickExport. A then finds B's job: its reservation of that day must go at
+    # once, or every other process would count that export twice (once in the ledger,
+    # once as A's reservation) for as long as A waits for its jobs.
+    mine = make_client(job_duration=dt.timedelta(minutes=10))  # jobs end when told to
+    theirs = _same_job_client(mine, mine.cache.root, poll_max=0.2)
+    first, second = "2026-11-16", "2026-11-17"
+    key1, key2 = (mine.plan(day, day).days[0].key for day in (first, second))
+    results: dict[str, object] = {}
+
+    def run(name: str, client: ck.Client, start: str, end: str) -> None:
+        try:
+            results[name] = client.clicks(start, end)
+        except Exception as exc:  # reported by the assertions below
+            results[name] = exc
+
+    a = threading.Thread(target=run, args=("a", mine, first, second))
+    b = threading.Thread(target=run, args=("b", theirs, second, second))
+    with theirs.cache.lock(key1):  # A waits here before its first export
+        a.start()
+        assert _until(lambda: theirs.quota().reserved == 2)
+        b.start()  # B's plan exports the second day (A's reservation covers it)
+        assert _until(lambda: (theirs.cache.job(key2) or {}).get("job_id"))
+    # A exports the first day and finds B's job for the second.
+    assert _until(lambda: (mine.cache.job(key1) or {}).get("job_id"))
+    assert _until(lambda: theirs.quota().reserved == 0), "A still holds the day B exported"
+    assert theirs.quota().used == 2
+    mine.sandbox_server.advance(dt.timedelta(minutes=11))
+    a.join(30)
+    b.join(30)
+    assert exports(mine) == 2
+    frame_a, frame_b = results["a"], results["b"]
+    assert isinstance(frame_a, pd.DataFrame) and isinstance(frame_b, pd.DataFrame)
+    day_b = frame_a[frame_a["event_date"].dt.date.astype(str) == second].reset_index(drop=True)
+    pd.testing.assert_frame_equal(day_b, frame_b.reset_index(drop=True), check_like=True)
+
+
 def test_client_from_env_and_missing_credentials(tmp_path, monkeypatch) -> None:
     with pytest.raises(ck.ConfigurationError, match="IMPACT_ACCOUNT_SID"):
         ck.Client.from_env(cache_dir=tmp_path)

@@ -117,3 +117,21 @@ def test_a_plan_beyond_what_others_left_raises_or_shrinks(tmp_path: Path) -> Non
         with mine.reserved(_plan(2, "m"), "fits") as plan:
             assert plan.exports == 1
             assert plan.deferred == (TODAY - dt.timedelta(days=2),)
+
+
+def test_a_day_exported_since_the_plan_was_made_needs_no_reservation(tmp_path: Path) -> None:
+    # Another process exported k0 and k1 after this plan was made (its plan still says
+    # "export"): the ledger counts those two exports, and reserving them again on top
+    # would leave 3 - 2 = 1 export for 2 keys and refuse a plan that costs nothing more.
+    theirs, mine = _ledger(tmp_path), _ledger(tmp_path)
+    stale = _plan(2)
+    for key in ("k0", "k1"):
+        theirs.record(_call("ClickExport", 202))
+        theirs.cache.put_job(key, {"key": key, "job_id": f"job-{key}", "status": "QUEUED"})
+    with mine.reserved(stale, "all") as plan:
+        assert plan.exports == 2  # the fetcher finds their jobs and waits for them
+        assert theirs.status().reserved == 0
+    # A job that is gone is exported again, and that one does need the quota.
+    theirs.cache.put_job("k1", {"key": "k1", "job_id": "job-k1", "job_gone": True})
+    with mine.reserved(stale, "all"):
+        assert theirs.status().reserved == 1
