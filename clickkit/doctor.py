@@ -1131,7 +1131,44 @@ def _spend(
     jobs: Sequence[Job],
     timezone: str,
 ) -> None:
-    """Export ``day`` once (after confirmation) and inspect every part of the answer."""
+    """Export ``day`` once (after confirmation) and inspect every part of the answer.
+
+    Four steps, each filling its part of ``report.spend``: ask, export, wait for the
+    job, then download the result and read what its CSV says about the account.
+    """
+    if not _confirmed(api, report, day=day, confirm=confirm, quota_left=quota_left):
+        return
+    job_id = _export_one(api, report, tap, day=day, on_submit=on_submit, jobs=jobs)
+    if job_id is None:
+        return
+    job = _finished_job(api, report, label, job_id, waiter=waiter, wait_timeout=wait_timeout)
+    fields_ = _field_types([*jobs, job])
+    report.job_fields = fields_
+    if fields_["string_fields"] is not None:
+        report.sandbox_settings["string_fields"] = fields_["string_fields"]
+    click_dates: list[dt.datetime] = []
+    if job.status == "COMPLETED":
+        found = _download_and_read(api, report, tap, label, job_id, workdir=workdir, sleep=sleep)
+        if found is None:
+            return
+        click_dates = found.pop("_event_dates")
+        report.spend["csv"] = found
+        _settings_from_csv(report, found)
+    elif job.status in ("FAILED", "CANCELLED"):
+        report.problems.append(f"the export ended {job.status}; impact.com support can help.")
+    report.timezone = _timezone_section(timezone, _job_dates([*jobs, job]), click_dates)
+    _note_zone(report)
+
+
+def _confirmed(
+    api: ImpactApi,
+    report: DoctorReport,
+    *,
+    day: dt.date,
+    confirm: Callable[[str], bool] | None,
+    quota_left: int | None,
+) -> bool:
+    """Say what the export costs and whether any is left; return whether to spend it."""
     server_left = api.rate_limit.remaining_day
     left = server_left if server_left is not None else quota_left
     source = "server headers" if server_left is not None else "local ledger"
@@ -1143,24 +1180,36 @@ def _spend(
         + " An identical export of this day made earlier returns the same job and still "
         "spends one."
     )  # fmt: skip
-    spend: dict[str, Any] = {
+    report.spend = {
         "date": day.isoformat(),
         "notice": notice,
         "quota_left_before": left,
         "confirmed": False,
         "spent": False,
     }
-    report.spend = spend
     if left is not None and left <= 0:
         report.problems.append("no ClickExport call left today: nothing was spent.")
-        return
+        return False
     if confirm is None:
         log.warning("%s Spending it (asked for with spend_one).", notice)
     confirmed = True if confirm is None else bool(confirm(notice))
-    spend["confirmed"] = confirmed
+    report.spend["confirmed"] = confirmed
     if not confirmed:
         report.notes.append("the export was not confirmed: nothing was spent.")
-        return
+    return confirmed
+
+
+def _export_one(
+    api: ImpactApi,
+    report: DoctorReport,
+    tap: _Tap,
+    *,
+    day: dt.date,
+    on_submit: Callable[[str], None] | None,
+    jobs: Sequence[Job],
+) -> str | None:
+    """Send the one ClickExport and record its answer; the job id, or None if it failed."""
+    spend = report.spend
     try:
         submission = api.submit_click_export(day, result_format="CSV")
     except ExportOutcomeUnknown as exc:
@@ -1169,14 +1218,14 @@ def _spend(
             f"{exc} Run the doctor again later without --spend-one: the Jobs list shows "
             "whether the job exists."
         )
-        return
+        return None
     except ApiError as exc:
         seen = tap.last("ClickExport")
         spend["rate_limit_headers"] = _rate_headers(seen.headers) if seen else {}
         spend["status"] = exc.status
         spend["spent"] = None if exc.status != 429 else False
         report.problems.append(f"ClickExport failed: {exc}")
-        return
+        return None
     spend["spent"] = True
     report.spent_job_id = submission.job_id
     if on_submit is not None:
@@ -1199,8 +1248,19 @@ def _spend(
     spend["known_job"] = any(j.id == submission.job_id for j in jobs)
     if spend["known_job"]:
         report.notes.append("the export returned a job that already existed (a duplicate).")
+    return submission.job_id
 
-    job_id = submission.job_id
+
+def _finished_job(
+    api: ImpactApi,
+    report: DoctorReport,
+    label: Callable[[str], str],
+    job_id: str,
+    *,
+    waiter: Waiter,
+    wait_timeout: float,
+) -> Job:
+    """Wait for the spent job (at most ``wait_timeout`` s) and record its timings."""
     try:
         checks = waiter.wait([job_id], lambda j: _check(api, j), timeout=wait_timeout)
         job = checks[job_id].job or api.get_job(job_id)
@@ -1210,7 +1270,7 @@ def _spend(
             f"the job was still {job.status} after {wait_timeout:g} s; its result can be "
             "downloaded later without spending another export."
         )
-    spend["job"] = {
+    report.spend["job"] = {
         "id": label(job_id),
         "status": job.status,
         "created": job.raw.get("CreatedDate") or "",
@@ -1220,60 +1280,69 @@ def _spend(
         "run_seconds": _seconds(job.started, job.completed),
         "records_processed": job.records_processed,
     }
-    fields_ = _field_types([*jobs, job])
-    report.job_fields = fields_
-    if fields_["string_fields"] is not None:
-        report.sandbox_settings["string_fields"] = fields_["string_fields"]
-    if job.status != "COMPLETED":
-        if job.status in ("FAILED", "CANCELLED"):
-            report.problems.append(f"the export ended {job.status}; impact.com support can help.")
-        report.timezone = _timezone_section(timezone, _job_dates([*jobs, job]))
-        _note_zone(report)
-        return
+    return job
 
+
+def _download_and_read(
+    api: ImpactApi,
+    report: DoctorReport,
+    tap: _Tap,
+    label: Callable[[str], str],
+    job_id: str,
+    *,
+    workdir: Path,
+    sleep: Callable[[float], None],
+) -> dict[str, Any] | None:
+    """Download the result, note how it came, and analyse its CSV (rows are not kept)."""
     workdir.mkdir(parents=True, exist_ok=True)
     pages: list[Downloaded] = []
     try:
         pages, still = _download_all(api, job_id, workdir, label(job_id), sleep=sleep)
-        download = tap.last("Download")
         if not pages:
             report.problems.append(
                 "the completed job's result was not downloadable "
                 f"({still.status if still else 'no answer'})."
             )
-            return
-        first = pages[0]
-        redirected = download.status in (301, 302, 303, 307, 308) if download else None
-        spend["download"] = {
-            "pages": len(pages),
-            "numpages": first.numpages,
-            "total": first.total,
-            "content_type": first.content_type,
-            "content_encoding": first.content_encoding,
-            "content_length": all(p.length_checked for p in pages),
-            "redirected": redirected,
-            "bytes": sum(p.size for p in pages),
-        }
-        if first.content_encoding in ("gzip", "x-gzip"):
-            report.sandbox_settings["compress_storage"] = True
-        elif redirected:
-            report.sandbox_settings["compress_storage"] = False
-        if first.numpages is not None and first.numpages > 1:
-            report.notes.append(f"the CSV result came in {first.numpages} pages.")
-        if not spend["download"]["content_length"]:
-            report.notes.append(
-                "a download came without Content-Length: a body cut at a row boundary cannot "
-                "be detected by size."
-            )
-        found = analyse_csv(first.path)
+            return None
+        _note_download(report, pages, tap.last("Download"))
+        return analyse_csv(pages[0].path)
     except (ClickkitError, OSError) as exc:
         report.problems.append(f"the result could not be downloaded or read: {exc}")
-        return
+        return None
     finally:
         for page in pages:
             page.path.unlink(missing_ok=True)  # click rows are not kept
-    click_dates = found.pop("_event_dates")
-    spend["csv"] = found
+
+
+def _note_download(report: DoctorReport, pages: Sequence[Downloaded], download: Any) -> None:
+    """Record how the result came: pages, encoding, length, redirect."""
+    first = pages[0]
+    redirected = download.status in (301, 302, 303, 307, 308) if download else None
+    report.spend["download"] = {
+        "pages": len(pages),
+        "numpages": first.numpages,
+        "total": first.total,
+        "content_type": first.content_type,
+        "content_encoding": first.content_encoding,
+        "content_length": all(p.length_checked for p in pages),
+        "redirected": redirected,
+        "bytes": sum(p.size for p in pages),
+    }
+    if first.content_encoding in ("gzip", "x-gzip"):
+        report.sandbox_settings["compress_storage"] = True
+    elif redirected:
+        report.sandbox_settings["compress_storage"] = False
+    if first.numpages is not None and first.numpages > 1:
+        report.notes.append(f"the CSV result came in {first.numpages} pages.")
+    if not report.spend["download"]["content_length"]:
+        report.notes.append(
+            "a download came without Content-Length: a body cut at a row boundary cannot "
+            "be detected by size."
+        )
+
+
+def _settings_from_csv(report: DoctorReport, found: Mapping[str, Any]) -> None:
+    """The sandbox settings (and notes) that the analysed CSV shows."""
     settings = report.sandbox_settings
     if found["csv_true"] is not None:
         settings["csv_true"] = found["csv_true"]
@@ -1296,5 +1365,3 @@ def _spend(
         report.notes.append(
             f"schema columns absent: {', '.join(found['missing'])} (read as nulls)."
         )
-    report.timezone = _timezone_section(timezone, _job_dates([*jobs, job]), click_dates)
-    _note_zone(report)
