@@ -657,57 +657,18 @@ class DoctorReport:
         return path
 
     def _lines(self) -> list[tuple[str, list[str]]]:
+        """The report as titled sections of text lines (what ``str()`` prints)."""
         d = self.to_dict()
-        conn, rate, jobs, fields_, tz, ex = (
-            d["connection"],
-            d["rate_limit"],
-            d["jobs_list"],
-            d["job_fields"],
-            d["timezone"],
-            d["click_exports"],
-        )
-        sections: list[tuple[str, list[str]]] = []
-        sections.append(
-            (
-                "connection",
-                [
-                    f"{'OK' if d['ok'] else 'FAILED'}: {d['base_url']} as {d['account']}",
-                    f"Jobs answered {conn.get('status')}; IR-Version {d['ir_version']} "
-                    f"accepted: {_yn(conn.get('ir_version_accepted'))}",
-                    *([conn["message"]] if conn.get("message") else []),
-                ],
-            )
-        )
+        sections = [("connection", _connection_lines(d))]
         if not d["ok"]:
             return [*sections, ("problems", d["problems"])]
+        headers = d["rate_limit"].get("headers", {})
         sections.append(
-            (
-                "rate limits (free calls)",
-                [f"{k}: {v}" for k, v in rate.get("headers", {}).items()]
-                or ["no rate-limit headers"],
-            )
-        )
-        sections.append(
-            (
-                "jobs",
-                [
-                    f"list shape: {jobs.get('shape')}"
-                    + (f" (key {jobs['key']!r})" if jobs.get("key") else "")
-                    + f"; paging fields: {', '.join(jobs.get('paging_fields') or []) or 'none'}"
-                    f"; {jobs.get('count', 0)} job(s)",
-                    "field types: "
-                    + ", ".join(f"{k}={'/'.join(v)}" for k, v in fields_.get("types", {}).items())
-                    + f" -> string_fields={fields_.get('string_fields')}",
-                    f"ClickExport jobs: {ex.get('count', 0)} {ex.get('statuses', {})}"
-                    + (
-                        f"; newest {ex['newest']['id']} {ex['newest']['status']} "
-                        f"created {ex['newest']['created']}"
-                        if ex.get("newest")
-                        else ""
-                    ),
-                ],
-            )
-        )
+            ("rate limits (free calls)", [f"{k}: {v}" for k, v in headers.items()]
+             or ["no rate-limit headers"])
+        )  # fmt: skip
+        sections.append(("jobs", _jobs_lines(d)))
+        tz = d["timezone"]
         sections.append(
             (
                 "time zone",
@@ -719,51 +680,12 @@ class DoctorReport:
                 ],
             )
         )
-        spend = d["spend"]
-        if spend is not None:
-            lines = [spend.get("notice", "")]
-            lines.append(
-                f"confirmed: {_yn(spend.get('confirmed'))}; spent: {_yn(spend.get('spent'))}"
-            )
-            if spend.get("rate_limit_headers"):
-                lines.append(
-                    "ClickExport answer headers: "
-                    + ", ".join(f"{k}: {v}" for k, v in spend["rate_limit_headers"].items())
-                )
-            job = spend.get("job") or {}
-            if job:
-                lines.append(
-                    f"job {job.get('id')} {job.get('status')}: queued {job.get('queued_seconds')}"
-                    f" s, ran {job.get('run_seconds')} s"
-                )
-            dl = spend.get("download") or {}
-            if dl:
-                lines.append(
-                    f"download: {dl.get('pages')} page(s), numpages {dl.get('numpages')}, "
-                    f"Content-Encoding {dl.get('content_encoding') or 'none'}, Content-Length "
-                    f"{'present' if dl.get('content_length') else 'absent'}, redirected "
-                    f"{_yn(dl.get('redirected'))}"
-                )
-            csv = spend.get("csv") or {}
-            if csv:
-                lines.append(
-                    f"columns: {len(csv.get('columns', []))}; missing: "
-                    f"{', '.join(csv.get('missing') or []) or 'none'}; extra: "
-                    f"{', '.join(csv.get('extra') or []) or 'none'}"
-                )
-                lines.append(
-                    f"UniqueClick {csv.get('csv_true')}/{csv.get('csv_false')}, EventDate "
-                    f"{csv.get('event_date_style')}, money {csv.get('money_style')}, BOM "
-                    f"{_yn(csv.get('bom'))}, line ends {csv.get('line_ending')!r}"
-                )
-            sections.append(("one export (--spend-one)", lines))
+        if d["spend"] is not None:
+            sections.append(("one export (--spend-one)", _spend_lines(d["spend"])))
         if d["sandbox_settings"]:
+            settings = [f"{k} = {v!r}" for k, v in d["sandbox_settings"].items()]
             sections.append(
-                (
-                    "sandbox settings matching this account",
-                    [f"{k} = {v!r}" for k, v in d["sandbox_settings"].items()]
-                    + [d["sandbox_command"]],
-                )
+                ("sandbox settings matching this account", [*settings, d["sandbox_command"]])
             )
         if d["notes"]:
             sections.append(("notes", d["notes"]))
@@ -785,6 +707,75 @@ class DoctorReport:
             parts.append(f"<div><b>{html.escape(title)}</b><ul>{items}</ul></div>")
         parts.append("</div>")
         return "".join(parts)
+
+
+def _connection_lines(d: Mapping[str, Any]) -> list[str]:
+    """The connection section: where, as whom, and whether IR-Version was accepted."""
+    conn = d["connection"]
+    return [
+        f"{'OK' if d['ok'] else 'FAILED'}: {d['base_url']} as {d['account']}",
+        f"Jobs answered {conn.get('status')}; IR-Version {d['ir_version']} "
+        f"accepted: {_yn(conn.get('ir_version_accepted'))}",
+        *([conn["message"]] if conn.get("message") else []),
+    ]
+
+
+def _jobs_lines(d: Mapping[str, Any]) -> list[str]:
+    """The jobs section: the list's shape, its field types, the ClickExport jobs."""
+    jobs, fields_, ex = d["jobs_list"], d["job_fields"], d["click_exports"]
+    newest = ex.get("newest")
+    types = ", ".join(f"{k}={'/'.join(v)}" for k, v in fields_.get("types", {}).items())
+    return [
+        f"list shape: {jobs.get('shape')}"
+        + (f" (key {jobs['key']!r})" if jobs.get("key") else "")
+        + f"; paging fields: {', '.join(jobs.get('paging_fields') or []) or 'none'}"
+        f"; {jobs.get('count', 0)} job(s)",
+        f"field types: {types} -> string_fields={fields_.get('string_fields')}",
+        f"ClickExport jobs: {ex.get('count', 0)} {ex.get('statuses', {})}"
+        + (
+            f"; newest {newest['id']} {newest['status']} created {newest['created']}"
+            if newest
+            else ""
+        ),
+    ]
+
+
+def _spend_lines(spend: Mapping[str, Any]) -> list[str]:
+    """The --spend-one section: what was spent, and what the job, download and CSV showed."""
+    lines = [
+        spend.get("notice", ""),
+        f"confirmed: {_yn(spend.get('confirmed'))}; spent: {_yn(spend.get('spent'))}",
+    ]
+    if spend.get("rate_limit_headers"):
+        headers = ", ".join(f"{k}: {v}" for k, v in spend["rate_limit_headers"].items())
+        lines.append(f"ClickExport answer headers: {headers}")
+    job = spend.get("job") or {}
+    if job:
+        lines.append(
+            f"job {job.get('id')} {job.get('status')}: queued {job.get('queued_seconds')}"
+            f" s, ran {job.get('run_seconds')} s"
+        )
+    dl = spend.get("download") or {}
+    if dl:
+        lines.append(
+            f"download: {dl.get('pages')} page(s), numpages {dl.get('numpages')}, "
+            f"Content-Encoding {dl.get('content_encoding') or 'none'}, Content-Length "
+            f"{'present' if dl.get('content_length') else 'absent'}, redirected "
+            f"{_yn(dl.get('redirected'))}"
+        )
+    csv = spend.get("csv") or {}
+    if csv:
+        lines.append(
+            f"columns: {len(csv.get('columns', []))}; missing: "
+            f"{', '.join(csv.get('missing') or []) or 'none'}; extra: "
+            f"{', '.join(csv.get('extra') or []) or 'none'}"
+        )
+        lines.append(
+            f"UniqueClick {csv.get('csv_true')}/{csv.get('csv_false')}, EventDate "
+            f"{csv.get('event_date_style')}, money {csv.get('money_style')}, BOM "
+            f"{_yn(csv.get('bom'))}, line ends {csv.get('line_ending')!r}"
+        )
+    return lines
 
 
 def _yn(value: Any) -> str:
