@@ -123,6 +123,108 @@ def day_volume(day: date, clicks_per_day: int, seed: int = 0, account_sid: str =
     return float(clicks_per_day * factor * np.exp(wobble.normal(0.0, 0.06)))
 
 
+#: The per-journey draws that become columns through :func:`_assemble` (each row takes
+#: its journey root's value).
+_PICKED = ("device", "country", "city", "city_na", "area_na", "ad", "media", "source",
+           "post", "search_kw", "bid_kw", "shared", "sub1", "sub2", "sub3_empty")  # fmt: skip
+
+
+def _event_times(
+    rng: np.random.Generator, n_human: int, n_robot: int, start: int, end: int, tz: ZoneInfo
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted click instants (epoch seconds) and which of them are robots.
+
+    Humans follow the local hour curve (DST days have 23 or 25 hours); robots are flat
+    over the day.
+    """
+    slot_start, slot_len, slot_hour = _hour_slots(start, end, tz)
+    p = HOUR_WEIGHTS[slot_hour] * slot_len / 3600.0
+    slot = rng.choice(len(slot_start), size=n_human, p=p / p.sum())
+    human_t = slot_start[slot] + (rng.random(n_human) * slot_len[slot]).astype(np.int64)
+    robot_t = rng.integers(start, end, size=n_robot)
+    t = np.concatenate([human_t, robot_t])
+    robot = np.concatenate([np.zeros(n_human, bool), np.ones(n_robot, bool)])
+    order = np.argsort(t, kind="stable")
+    return t[order], robot[order]
+
+
+def _journey_roots(rng: np.random.Generator, robot: np.ndarray) -> np.ndarray:
+    """For each click, the position of the first click of its journey.
+
+    Repeat clicks copy an earlier click of the same journey; robots reuse a few
+    identities. A click that is its own root is a unique click (unless a robot's).
+    """
+    n = len(robot)
+    root = np.arange(n)
+    human_pos = np.flatnonzero(~robot)
+    repeat = rng.random(len(human_pos)) < rng.uniform(0.10, 0.18)
+    back = rng.geometric(1 / 30, size=len(human_pos))
+    parent = np.arange(len(human_pos)) - back
+    repeat &= parent >= 0
+    root[human_pos[repeat]] = human_pos[parent[repeat]]
+    robot_pos = np.flatnonzero(robot)
+    bot = rng.integers(0, int(rng.integers(3, 9)), size=len(robot_pos))
+    _, first = np.unique(bot, return_index=True)
+    first_of_bot = np.zeros(bot.max() + 1 if len(bot) else 0, np.int64)
+    first_of_bot[bot[first]] = robot_pos[first]
+    root[robot_pos] = first_of_bot[bot]
+    while True:  # pointer jumping: follow parents to the first click of each journey
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            return root
+        root = nxt
+
+
+def _journey_draws(
+    rng: np.random.Generator, robot: np.ndarray, cat: Catalog
+) -> dict[str, np.ndarray]:
+    """Per-journey attributes, drawn for every row (each row later takes its root's).
+
+    The draws happen in a fixed order: changing it changes every sandbox value.
+    """
+    n = len(robot)
+    ids = _random_bytes(rng, n, 26)
+    profile = _random_bytes(rng, n, 32)
+    ip_hash = _random_bytes(rng, n, 32)
+    device = np.where(
+        robot,
+        _choice(rng, n, [d[4] for d in ROBOT_DEVICES]) + len(HUMAN_DEVICES),
+        _choice(rng, n, [d[4] for d in HUMAN_DEVICES]),
+    )
+    geo = _geo_tables()
+    country = np.where(
+        robot,
+        rng.choice(geo.robot_countries, size=n),
+        _choice(rng, n, [g[1] for g in GEOGRAPHY]),
+    )
+    city = geo.offsets[country] + (rng.random(n) * geo.counts[country]).astype(np.int64)
+    city_na = rng.random(n) < np.where(robot, 0.5, 0.06)
+    area_na = city_na | (rng.random(n) < 0.04)
+    ad = _choice(rng, n, cat.ad_weights)
+    media = (rng.random(n) < 0.15).astype(np.int64)
+    source = np.where(
+        robot & (rng.random(n) < 0.8),
+        len(TRAFFIC_SOURCES) - 1,  # robots mostly come without a referrer ("Direct")
+        _choice(rng, n, [s[2] for s in TRAFFIC_SOURCES]),
+    )
+    post = rng.integers(0, _POSTS, size=n)
+    searchy = np.isin(source, _urls(cat).search_sources)
+    search_kw = np.where(searchy & (rng.random(n) < 0.4), 1 + rng.integers(0, 25, size=n), 0)
+    bid_kw = np.where((search_kw > 0) & (rng.random(n) < 0.08), search_kw, 0)
+    shared = np.where(rng.random(n) < 0.15, 1 + rng.integers(0, len(SHARED_IDS), size=n), 0)
+    sub1 = np.where(rng.random(n) < 0.75, 1 + _zipf(rng, n, _SUBID1_VOCAB), 0)
+    sub2 = np.where(rng.random(n) < 0.45, 1 + rng.integers(0, len(SUBID2_VALUES), size=n), 0)
+    sub3_empty = rng.random(n) >= 0.2
+    sub3 = _random_bytes(rng, n, 6)
+    return {
+        "ids": ids, "profile": profile, "ip_hash": ip_hash, "sub3": sub3,
+        "device": device, "country": country, "city": city, "city_na": city_na,
+        "area_na": area_na, "ad": ad, "media": media, "source": source, "post": post,
+        "search_kw": search_kw, "bid_kw": bid_kw, "shared": shared, "sub1": sub1,
+        "sub2": sub2, "sub3_empty": sub3_empty,
+    }  # fmt: skip
+
+
 def generate_day(
     day: date,
     *,
@@ -181,72 +283,10 @@ def generate_day(
     n_robot = int(rng.binomial(n, rng.uniform(0.02, 0.04)))
     n_human = n - n_robot
 
-    # Event times: humans follow the local hour curve, robots are flat over the day.
-    slot_start, slot_len, slot_hour = _hour_slots(start, end, tz)
-    p = HOUR_WEIGHTS[slot_hour] * slot_len / 3600.0
-    slot = rng.choice(len(slot_start), size=n_human, p=p / p.sum())
-    human_t = slot_start[slot] + (rng.random(n_human) * slot_len[slot]).astype(np.int64)
-    robot_t = rng.integers(start, end, size=n_robot)
-    t = np.concatenate([human_t, robot_t])
-    robot = np.concatenate([np.zeros(n_human, bool), np.ones(n_robot, bool)])
-    order = np.argsort(t, kind="stable")
-    t, robot = t[order], robot[order]
-
-    # Repeat clicks copy an earlier click of the same journey; robots reuse a few identities.
-    root = np.arange(n)
-    human_pos = np.flatnonzero(~robot)
-    repeat = rng.random(len(human_pos)) < rng.uniform(0.10, 0.18)
-    back = rng.geometric(1 / 30, size=len(human_pos))
-    parent = np.arange(len(human_pos)) - back
-    repeat &= parent >= 0
-    root[human_pos[repeat]] = human_pos[parent[repeat]]
-    robot_pos = np.flatnonzero(robot)
-    bot = rng.integers(0, int(rng.integers(3, 9)), size=len(robot_pos))
-    _, first = np.unique(bot, return_index=True)
-    first_of_bot = np.zeros(bot.max() + 1 if len(bot) else 0, np.int64)
-    first_of_bot[bot[first]] = robot_pos[first]
-    root[robot_pos] = first_of_bot[bot]
-    while True:  # pointer jumping: follow parents to the first click of each journey
-        nxt = root[root]
-        if np.array_equal(nxt, root):
-            break
-        root = nxt
+    t, robot = _event_times(rng, n_human, n_robot, start, end, tz)
+    root = _journey_roots(rng, robot)
     unique = ~robot & (root == np.arange(n))
-
-    # Per-journey attributes (drawn for every row, then taken from each row's root).
-    ids = _random_bytes(rng, n, 26)
-    profile = _random_bytes(rng, n, 32)
-    ip_hash = _random_bytes(rng, n, 32)
-    device = np.where(
-        robot,
-        _choice(rng, n, [d[4] for d in ROBOT_DEVICES]) + len(HUMAN_DEVICES),
-        _choice(rng, n, [d[4] for d in HUMAN_DEVICES]),
-    )
-    geo = _geo_tables()
-    country = np.where(
-        robot,
-        rng.choice(geo.robot_countries, size=n),
-        _choice(rng, n, [g[1] for g in GEOGRAPHY]),
-    )
-    city = geo.offsets[country] + (rng.random(n) * geo.counts[country]).astype(np.int64)
-    city_na = rng.random(n) < np.where(robot, 0.5, 0.06)
-    area_na = city_na | (rng.random(n) < 0.04)
-    ad = _choice(rng, n, cat.ad_weights)
-    media = (rng.random(n) < 0.15).astype(np.int64)
-    source = np.where(
-        robot & (rng.random(n) < 0.8),
-        len(TRAFFIC_SOURCES) - 1,  # robots mostly come without a referrer ("Direct")
-        _choice(rng, n, [s[2] for s in TRAFFIC_SOURCES]),
-    )
-    post = rng.integers(0, _POSTS, size=n)
-    searchy = np.isin(source, _urls(cat).search_sources)
-    search_kw = np.where(searchy & (rng.random(n) < 0.4), 1 + rng.integers(0, 25, size=n), 0)
-    bid_kw = np.where((search_kw > 0) & (rng.random(n) < 0.08), search_kw, 0)
-    shared = np.where(rng.random(n) < 0.15, 1 + rng.integers(0, len(SHARED_IDS), size=n), 0)
-    sub1 = np.where(rng.random(n) < 0.75, 1 + _zipf(rng, n, _SUBID1_VOCAB), 0)
-    sub2 = np.where(rng.random(n) < 0.45, 1 + rng.integers(0, len(SUBID2_VALUES), size=n), 0)
-    sub3_empty = rng.random(n) >= 0.2
-    sub3 = _random_bytes(rng, n, 6)
+    drawn = _journey_draws(rng, robot, cat)
     # Late arrival: most clicks show up within minutes, a few near the settle delay.
     lag = settle_delay.total_seconds() * rng.random(n) ** 3
 
@@ -254,17 +294,12 @@ def generate_day(
     if as_of is not None:
         keep = np.flatnonzero(t + lag <= as_of.timestamp())
     t, unique, r = t[keep], unique[keep], root[keep]
-    pick = {
-        "device": device[r], "country": country[r], "city": city[r], "city_na": city_na[r],
-        "area_na": area_na[r], "ad": ad[r], "media": media[r], "source": source[r],
-        "post": post[r], "search_kw": search_kw[r], "bid_kw": bid_kw[r],
-        "shared": shared[r], "sub1": sub1[r], "sub2": sub2[r], "sub3_empty": sub3_empty[r],
-    }  # fmt: skip
+    pick = {name: drawn[name][r] for name in _PICKED}
     tokens = {
-        "Id": _spell(ids[r], _ALNUM),
-        "ProfileId": _uuid_layout(_spell(profile[r], _HEX)),
-        "IpAddress": _spell(ip_hash[r], _HEX),
-        "SubId3": _spell(sub3[r], _DIGITS, prefix=b"u"),
+        "Id": _spell(drawn["ids"][r], _ALNUM),
+        "ProfileId": _uuid_layout(_spell(drawn["profile"][r], _HEX)),
+        "IpAddress": _spell(drawn["ip_hash"][r], _HEX),
+        "SubId3": _spell(drawn["sub3"][r], _DIGITS, prefix=b"u"),
     }
     return _assemble(day, tz, cat, t, unique, pick, tokens)
 
