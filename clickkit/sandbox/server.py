@@ -53,6 +53,34 @@ _UNSET: Any = _Unset()
 _SETTINGS = frozenset(f.name for f in dataclasses.fields(Settings))
 
 
+def _settings(profile: str | None, given: dict[str, Any]) -> Settings:
+    """The engine's settings: ``profile``'s values, then ``given``, checked and completed.
+
+    Durations may be given as seconds; a missing token becomes a random one; time zone
+    names must be IANA names.
+
+    Examples
+    --------
+    >>> _settings(None, {"job_duration": 2.5}).job_duration
+    datetime.timedelta(seconds=2, microseconds=500000)
+    """
+    options = resolve_options(profile, given)
+    options["profile"] = profile
+    for name in ("job_duration", "replay_lag"):
+        if name in options:
+            options[name] = _duration(options[name])
+    if options.get("auth_token") is None:
+        options["auth_token"] = secrets.token_urlsafe(24)
+    options["outcomes"] = dict(options.get("outcomes") or {})
+    for name in ("timezone", "quota_timezone"):
+        zone = options.get(name, "UTC")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{name}={zone!r} is not an IANA time zone name") from exc
+    return Settings(**options)
+
+
 class Sandbox:
     """A faithful local impact.com Partner API for demos, notebooks and tests.
 
@@ -256,21 +284,7 @@ class Sandbox:
     ) -> None:
         given = {k: v for k, v in locals().items() if k in _SETTINGS and v is not _UNSET}
         given.pop("profile", None)
-        options = resolve_options(profile, given)
-        options["profile"] = profile
-        for name in ("job_duration", "replay_lag"):
-            if name in options:
-                options[name] = _duration(options[name])
-        if options.get("auth_token") is None:
-            options["auth_token"] = secrets.token_urlsafe(24)
-        options["outcomes"] = dict(options.get("outcomes") or {})
-        for name in ("timezone", "quota_timezone"):
-            zone = options.get(name, "UTC")
-            try:
-                ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"{name}={zone!r} is not an IANA time zone name") from exc
-        settings = Settings(**options)
+        settings = _settings(profile, given)
         self._clock = Clock(now, frozen=frozen)
         self._engine = Engine(settings, self._clock, coerce_faults(faults))
         signer = UrlSigner(secrets.token_bytes(32))
