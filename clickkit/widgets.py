@@ -223,6 +223,14 @@ class Explorer(_Displayable):
         self.plan: Plan | None = None
         self.notes: list[str] = []
         start, end = last_complete_days(client, days)
+        self.fits_plan: Plan | None = None
+        self._add_controls(w, start, end)
+        self._lay_out(w)
+        self._connect()
+        self.update_cost()
+
+    def _add_controls(self, w: Any, start: dt.date, end: dt.date) -> None:
+        """The inputs (range, filters, view) and the buttons, with their first values."""
         wide = {"description_width": "initial"}
         self.start_picker = w.DatePicker(value=start, description="Start", style=wide)
         self.end_picker = w.DatePicker(value=end, description="End", style=wide)
@@ -261,7 +269,9 @@ class Explorer(_Displayable):
             "(fetch='fits'); the rest after the reset",
             layout=w.Layout(display="none", width="auto"),
         )
-        self.fits_plan: Plan | None = None
+
+    def _lay_out(self, w: Any) -> None:
+        """Arrange the controls and the output area in one box (``self.widget``)."""
         self.output = w.Output()
         # Progress bars are captured from the kernel into their own area, shown inside
         # the main output while loading; the main output is only ever set directly.
@@ -279,6 +289,9 @@ class Explorer(_Displayable):
         self.widget.add_class("clickkit-explorer")
         self.output.add_class("clickkit-output")
         self.cost.add_class("clickkit-cost")
+
+    def _connect(self) -> None:
+        """Re-price on request changes, redraw on view changes, load on the buttons."""
         for control in (
             self.start_picker,
             self.end_picker,
@@ -291,7 +304,6 @@ class Explorer(_Displayable):
             control.observe(self._on_view_change, names="value")
         self.load_button.on_click(lambda _button: self.load())
         self.fits_button.on_click(lambda _button: self.load(fetch="fits"))
-        self.update_cost()
 
     # -- reading the controls ----------------------------------------------------------
 
