@@ -199,42 +199,11 @@ class Waiter:
         started = last_poll = self._monotonic()
         first = True
         while outstanding:
-            woke = False
-            if not (first and first_round):
-                waited = self._monotonic() - started
-                if self.waker is not None:
-                    # Safety-net polls thin out the same way for very long jobs.
-                    delay = max(self.safety_interval, self.late_fraction * waited)
-                else:
-                    # The cap grows with the time already waited, so polls stay logarithmic
-                    # in a job's duration while a result is never fetched much later than
-                    # ``late_fraction`` of that duration after it is ready.
-                    delay = min(next(delays), max(self.poll_max, self.late_fraction * waited))
-                if deadline is not None:
-                    remaining = deadline - self._monotonic()
-                    if remaining <= 0:
-                        raise WaitTimeout(
-                            f"{len(outstanding)} job(s) still running after {timeout:g} s; "
-                            "nothing is lost: call again to resume them.",
-                            job_ids=outstanding,
-                        )
-                    delay = min(delay, remaining)
-                if self.waker is not None:
-                    woke = self.waker.wait(delay)
-                else:
-                    self._sleep(delay)
-            # Jobs a postback named are finished: they need no survey first.
-            named_only = False
             if first and first_round:
-                to_check = [j for j in outstanding if j in first_round]
-            elif self.waker is not None:
-                safety_due = self._monotonic() - last_poll >= self.safety_interval
-                named = [j for j in outstanding if self.waker.seen(j)]
-                # A postback that names no job we wait for still means "look now".
-                named_only = not (safety_due or (woke and not named))
-                to_check = named if named_only else outstanding
+                to_check, named_only = [j for j in outstanding if j in first_round], False
             else:
-                to_check = outstanding
+                woke = self._pause(self._delay(started, delays), outstanding, deadline, timeout)
+                to_check, named_only = self._due(outstanding, woke, last_poll)
             first = False
             if to_check:
                 last_poll = self._monotonic()
@@ -244,14 +213,62 @@ class Waiter:
                 if listed is None:
                     log.info("the Jobs list is not available; each job is polled on its own")
                     survey = None
-            for job_id in list(to_check):
-                if survey is None:
-                    outcome = check(job_id)
-                else:
-                    outcome = check(job_id, None if listed is None else listed.get(job_id))
-                results[job_id] = outcome
-                if outcome.state != "pending":
-                    outstanding.remove(job_id)
+            if survey is None:
+                checked = {job_id: check(job_id) for job_id in to_check}
+            else:
+                checked = {job_id: check(job_id, (listed or {}).get(job_id)) for job_id in to_check}
+            results.update(checked)
+            outstanding = [
+                j for j in outstanding if checked.get(j, Check("pending")).state == "pending"
+            ]
             if on_round is not None:
                 on_round(results)
         return results
+
+    def _delay(self, started: float, delays: Iterator[float]) -> float:
+        """The pause before the next round, given when the wait started."""
+        waited = self._monotonic() - started
+        if self.waker is not None:
+            # Safety-net polls thin out the same way for very long jobs.
+            return max(self.safety_interval, self.late_fraction * waited)
+        # The cap grows with the time already waited, so polls stay logarithmic in a job's
+        # duration while a result is never fetched much later than ``late_fraction`` of
+        # that duration after it is ready.
+        return min(next(delays), max(self.poll_max, self.late_fraction * waited))
+
+    def _pause(
+        self,
+        delay: float,
+        outstanding: Sequence[str],
+        deadline: float | None,
+        timeout: float | None,
+    ) -> bool:
+        """Sleep ``delay`` (less if the deadline is nearer); True when a postback woke us."""
+        if deadline is not None:
+            remaining = deadline - self._monotonic()
+            if remaining <= 0:
+                raise WaitTimeout(
+                    f"{len(outstanding)} job(s) still running after {timeout:g} s; "
+                    "nothing is lost: call again to resume them.",
+                    job_ids=list(outstanding),
+                )
+            delay = min(delay, remaining)
+        if self.waker is not None:
+            return self.waker.wait(delay)
+        self._sleep(delay)
+        return False
+
+    def _due(
+        self, outstanding: Sequence[str], woke: bool, last_poll: float
+    ) -> tuple[list[str], bool]:
+        """The jobs to check this round, and whether they are only the ones postbacks named.
+
+        Jobs a postback named are finished: they need no survey first. A postback that
+        names no job we wait for still means "look now", as does a safety poll falling due.
+        """
+        if self.waker is None:
+            return list(outstanding), False
+        safety_due = self._monotonic() - last_poll >= self.safety_interval
+        named = [j for j in outstanding if self.waker.seen(j)]
+        named_only = not (safety_due or (woke and not named))
+        return (named if named_only else list(outstanding)), named_only
