@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -290,6 +291,7 @@ class Sandbox:
         signer = UrlSigner(secrets.token_bytes(32))
         self._closed = False
         self._state_path: Path | None = None
+        self._on_close: Callable[[], None] | None = None
         self._save_lock = threading.Lock()
         self._servers: list[BaseWSGIServer] = []
         self._notifier: PostbackNotifier | None = None
@@ -377,15 +379,17 @@ class Sandbox:
         """The file this sandbox keeps its state in (see :meth:`persist`), or None."""
         return self._state_path
 
-    def persist(self, path: str | Path) -> None:
+    def persist(self, path: str | Path, *, on_close: Callable[[], None] | None = None) -> None:
         """Keep this sandbox's state in ``path`` from now on, saved after every change.
 
         Jobs and their runs, quota counters, statistics, options (not the auth token) and
         the clock's lead over real time are written atomically after each new job,
         replay or spent export, on :meth:`advance` and on :meth:`close`;
         :func:`clickkit.sandbox.state.open_sandbox` restores them in another process.
+        ``on_close`` is called after the last save (it lets go of the state's lock).
         """
         self._state_path = Path(path)
+        self._on_close = on_close
         self._engine.on_change = self._save
         self._save()
 
@@ -455,7 +459,11 @@ class Sandbox:
         for server in self._servers:
             server.shutdown()
             server.server_close()
-        self._save()  # the statistics of the last calls too
+        try:
+            self._save()  # the statistics of the last calls too
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
     def __enter__(self) -> Sandbox:
         return self

@@ -10,6 +10,13 @@ each run. The file is rewritten atomically after every change (a new job, a repl
 spent export) and when the sandbox closes. The auth token is not stored: a restored
 sandbox gets a new one, which only its own process knows.
 
+One process at a time serves a stored account: a second one would restore the same
+state, and whichever saved last would erase the other's jobs and spent exports (the
+account would seem to have quota it spent). :func:`open_sandbox` therefore holds an OS
+lock on ``<state>.lock`` until the sandbox closes; another process waits a little for it,
+then gets :class:`StateBusy` naming the holder. The OS releases the lock of a process
+that dies.
+
 Examples
 --------
 >>> from pathlib import Path
@@ -26,6 +33,7 @@ import dataclasses
 import json
 import os
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,7 @@ from clickkit.sandbox.server import Sandbox
 
 __all__ = [
     "STATE_FILE",
+    "StateBusy",
     "StateConflict",
     "advance_state",
     "open_sandbox",
@@ -53,6 +62,63 @@ _NOT_STORED = frozenset({"auth_token", "outcomes"})
 
 class StateConflict(ValueError):
     """The options given differ from those the remembered sandbox was made with."""
+
+
+class StateBusy(ValueError):
+    """Another process is serving the stored sandbox account right now."""
+
+
+#: Seconds :func:`open_sandbox` waits for another process to let go of the state.
+WAIT_FOR_STATE = 30.0
+
+
+class _StateLock:
+    """An exclusive OS lock on ``<state>.lock``, naming its holder's pid in the file.
+
+    ``flock`` (not a lock file that merely exists) so that a killed holder never leaves
+    the account locked. Where there is no ``fcntl`` (Windows) it does nothing.
+    """
+
+    def __init__(self, state: Path, wait: float) -> None:
+        self.path = state.with_name(state.name + ".lock")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held open)
+        try:
+            self._acquire(state, wait)
+        except BaseException:
+            self._handle.close()
+            raise
+
+    def _acquire(self, state: Path, wait: float) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover (Windows)
+            return
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self._handle.seek(0)
+                    holder = self._handle.read().strip() or "another process"
+                    raise StateBusy(
+                        f"the sandbox account stored in {state} is in use by {holder} (a "
+                        "clickkit command or a client made with persist=True). Close that "
+                        "client or let the command finish, then try again; or use another "
+                        "cache directory."
+                    ) from None
+                time.sleep(0.05)
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._handle.write(f"process {os.getpid()}")
+        self._handle.flush()
+
+    def release(self) -> None:
+        """Let the next process in (idempotent)."""
+        if not self._handle.closed:
+            self._handle.close()  # closing the file releases the flock
 
 
 def _encode(name: str, value: Any) -> Any:
@@ -136,7 +202,7 @@ def read_state(path: Path) -> dict[str, Any] | None:
     return state
 
 
-def open_sandbox(path: Path, **options: Any) -> Sandbox:
+def open_sandbox(path: Path, *, wait: float = WAIT_FOR_STATE, **options: Any) -> Sandbox:
     """A :class:`Sandbox` restored from ``path`` (or new), saving itself there as it changes.
 
     Parameters
@@ -147,27 +213,37 @@ def open_sandbox(path: Path, **options: Any) -> Sandbox:
         :class:`Sandbox` options for a new sandbox. With a stored state they must agree
         with it (the data would not match the cache otherwise); ``host``/``port`` and
         ``faults`` are free.
+    wait : float
+        Seconds to wait while another process serves the account (it holds the state
+        until its sandbox closes).
 
     Raises
     ------
     StateConflict
         An option differs from the stored sandbox's.
+    StateBusy
+        Another process still serves the account after ``wait`` seconds.
     """
     path = Path(path)
+    _check_options(read_state(path), options)  # a mismatch needs no wait to be told
+    lock = _StateLock(path, wait)
+    try:
+        sandbox = _restore(path, options)
+    except BaseException:
+        lock.release()
+        raise
+    sandbox.persist(path, on_close=lock.release)
+    return sandbox
+
+
+def _restore(path: Path, options: dict[str, Any]) -> Sandbox:
+    """The sandbox stored at ``path`` (its clock moved on by the time passed), or a new one."""
     state = read_state(path)
     if state is None:
         sandbox = Sandbox(**options)
     else:
-        stored = {name: _decode(name, value) for name, value in state["settings"].items()}
+        stored = _check_options(state, options)
         fields = {f.name for f in dataclasses.fields(Settings)}
-        clash = {
-            name: (value, stored[name])
-            for name, value in options.items()
-            if name in stored and name in fields and _normal(name, value) != stored[name]
-        }
-        if clash:
-            said = ", ".join(f"{k}={v!r} (remembered: {s!r})" for k, (v, s) in clash.items())
-            raise StateConflict(said)
         free = {k: v for k, v in options.items() if k not in fields}
         free.pop("now", None)
         free.pop("frozen", None)
@@ -175,8 +251,24 @@ def open_sandbox(path: Path, **options: Any) -> Sandbox:
         now = datetime.now(UTC) + timedelta(seconds=float(clock["offset_seconds"]))
         sandbox = Sandbox(now=now, **stored, **free)
         sandbox._engine.import_state(state["engine"])
-    sandbox.persist(path)
     return sandbox
+
+
+def _check_options(state: dict[str, Any] | None, options: dict[str, Any]) -> dict[str, Any]:
+    """The stored settings; :class:`StateConflict` when ``options`` disagree with them."""
+    if state is None:
+        return {}
+    stored = {name: _decode(name, value) for name, value in state["settings"].items()}
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    clash = {
+        name: (value, stored[name])
+        for name, value in options.items()
+        if name in stored and name in fields and _normal(name, value) != stored[name]
+    }
+    if clash:
+        said = ", ".join(f"{k}={v!r} (remembered: {s!r})" for k, (v, s) in clash.items())
+        raise StateConflict(said)
+    return stored
 
 
 def _normal(name: str, value: Any) -> Any:
@@ -187,7 +279,7 @@ def _normal(name: str, value: Any) -> Any:
     return value
 
 
-def advance_state(path: Path, delta: timedelta) -> datetime:
+def advance_state(path: Path, delta: timedelta, *, wait: float = WAIT_FOR_STATE) -> datetime:
     """Move a stored sandbox's clock forward by ``delta``; return its new time.
 
     Raises
@@ -196,16 +288,24 @@ def advance_state(path: Path, delta: timedelta) -> datetime:
         When there is no state at ``path``.
     ValueError
         For a negative ``delta`` (the sandbox clock only moves forward).
+    StateBusy
+        A process still serves the account after ``wait`` seconds.
     """
     if delta < timedelta(0):
         raise ValueError("the sandbox clock only moves forward")
     path = Path(path)
-    state = read_state(path)
-    if state is None:
+    if not path.exists():
         raise FileNotFoundError(path)
-    clock = state["clock"]
-    clock["offset_seconds"] = float(clock["offset_seconds"]) + delta.total_seconds()
-    now = datetime.now(UTC) + timedelta(seconds=clock["offset_seconds"])
-    clock["now"] = now.isoformat()
-    _write(path, state)
+    lock = _StateLock(path, wait)  # a running sandbox would overwrite the change
+    try:
+        state = read_state(path)
+        if state is None:
+            raise FileNotFoundError(path)
+        clock = state["clock"]
+        clock["offset_seconds"] = float(clock["offset_seconds"]) + delta.total_seconds()
+        now = datetime.now(UTC) + timedelta(seconds=clock["offset_seconds"])
+        clock["now"] = now.isoformat()
+        _write(path, state)
+    finally:
+        lock.release()
     return now
