@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
@@ -25,7 +26,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -399,6 +400,29 @@ class ImpactApi:
         """Close the HTTP sessions."""
         self._session.close()
         self._storage.close()
+
+    @contextlib.contextmanager
+    def response_hook(self, hook: Callable[..., Any]) -> Iterator[None]:
+        """Call ``hook(response, **kwargs)`` on every raw answer of the API host meanwhile.
+
+        A ``requests`` response hook: it sees the status and headers before this class
+        parses them (``clickkit doctor`` reports their raw shape). Signed storage URLs
+        are not included. The hook must not change the response.
+
+        Examples
+        --------
+        >>> statuses = []
+        >>> def note(response, **kwargs):
+        ...     statuses.append(response.status_code)
+        >>> with api.response_hook(note):  # doctest: +SKIP
+        ...     api.list_jobs()
+        """
+        hooks = self._session.hooks.setdefault("response", [])
+        hooks.append(hook)
+        try:
+            yield
+        finally:
+            hooks.remove(hook)
 
     # -- plumbing ------------------------------------------------------------------------
 

@@ -211,23 +211,20 @@ class _Tap:
     """Records the status, headers and (for the Jobs list) body of every API answer.
 
     :class:`~clickkit.api.ImpactApi` parses answers into values and keeps no raw
-    headers, but the doctor's whole point is the raw shape. A ``requests`` response hook
-    on the API session sees each answer before the API layer does and changes nothing.
-    When the session is not reachable, the doctor falls back to what ``ImpactApi``
-    exposes (``rate_limit``, ``Job.raw``) and says the rest was not observable.
+    headers, but the doctor's whole point is the raw shape. A response hook
+    (:meth:`~clickkit.api.ImpactApi.response_hook`) sees each answer before the API
+    layer does and changes nothing. An API object without one leaves the doctor with
+    what it exposes (``rate_limit``, ``Job.raw``), and the rest is reported as not
+    observable.
     """
 
     def __init__(self, api: ImpactApi) -> None:
-        session = getattr(api, "_session", None)
-        hooks = getattr(session, "hooks", None)
-        self._hooks: list[Any] | None = (
-            hooks.setdefault("response", []) if isinstance(hooks, dict) else None
-        )
+        self._api = api
         self.seen: list[_Seen] = []
 
     @property
     def available(self) -> bool:
-        return self._hooks is not None
+        return callable(getattr(self._api, "response_hook", None))
 
     def _hook(self, response: Any, *args: Any, **kwargs: Any) -> None:
         try:
@@ -254,13 +251,11 @@ class _Tap:
 
     @contextmanager
     def watching(self) -> Iterator[_Tap]:
-        if self._hooks is not None:
-            self._hooks.append(self._hook)
-        try:
+        if not self.available:
             yield self
-        finally:
-            if self._hooks is not None and self._hook in self._hooks:
-                self._hooks.remove(self._hook)
+            return
+        with self._api.response_hook(self._hook):
+            yield self
 
 
 def _rate_headers(headers: Mapping[str, str]) -> dict[str, str]:

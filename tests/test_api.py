@@ -169,8 +169,12 @@ def test_job_fields_as_strings_are_parsed(tmp_path: Path) -> None:
 
 def test_headers_identify_the_client(sandbox: Sandbox) -> None:
     api, _, _ = _api(sandbox)
-    assert api._session.headers["IR-Version"] == "16"
-    assert api._session.headers["User-Agent"].startswith("clickkit/")
+    sent: list[dict[str, str]] = []
+    with api.response_hook(lambda response, **kw: sent.append(dict(response.request.headers))):
+        api.list_jobs()
+    api.list_jobs()  # the hook is gone again
+    assert len(sent) == 1
+    assert sent[0]["IR-Version"] == "16" and sent[0]["User-Agent"].startswith("clickkit/")
     assert sandbox.auth_token not in repr(api)
 
 
