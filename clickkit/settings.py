@@ -238,27 +238,28 @@ def check_settle_delay(value: Any) -> dt.timedelta:
     return value
 
 
-def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
-    """Resolve settings from ``arguments`` (``None`` = unset), the environment, defaults.
+class _Sources:
+    """Reads each setting from the arguments, the environment or the defaults, checked.
 
-    Raises
-    ------
-    ConfigurationError
-        A value is invalid; the message names the setting, the value and the fix.
+    One method per kind of value; each raises :class:`ConfigurationError` naming the
+    setting (or its environment variable), the value and the fix.
     """
-    env = os.environ if env is None else env
 
-    def pick(name: str) -> tuple[Any, str, bool]:
+    def __init__(self, arguments: Mapping[str, Any], env: Mapping[str, str]) -> None:
+        self.arguments = arguments
+        self.env = env
+
+    def pick(self, name: str) -> tuple[Any, str, bool]:
         """(value, label for messages, came from the environment)."""
-        if arguments.get(name) is not None:
-            return arguments[name], name, False
-        if ENV[name] in env and env[ENV[name]] != "":
-            return env[ENV[name]], ENV[name], True
+        if self.arguments.get(name) is not None:
+            return self.arguments[name], name, False
+        if ENV[name] in self.env and self.env[ENV[name]] != "":
+            return self.env[ENV[name]], ENV[name], True
         return DEFAULTS[name], name, False
 
-    def count(name: str) -> int:
+    def count(self, name: str) -> int:
         """A whole number >= 1: an int argument, or decimal digits in the environment."""
-        value, label, from_env = pick(name)
+        value, label, from_env = self.pick(name)
         fix = _fix(name)
         if from_env or isinstance(value, str):
             text = str(value).strip()
@@ -282,9 +283,9 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             )
         return number
 
-    def reserve() -> int:
+    def reserve(self) -> int:
         """A whole number >= 0 below the daily limit: 0 or more exports kept back."""
-        value, label, from_env = pick("reserve")
+        value, label, from_env = self.pick("reserve")
         fix = _fix("reserve")
         if (from_env or isinstance(value, str)) and _DIGITS.fullmatch(str(value).strip()):
             number = int(str(value).strip())
@@ -301,10 +302,10 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             )
         return number
 
-    def settle_delay() -> dt.timedelta:
-        if arguments.get("settle_delay") is not None:
-            return check_settle_delay(arguments["settle_delay"])
-        value, label, _ = pick("settle_hours")
+    def settle_delay(self) -> dt.timedelta:
+        if self.arguments.get("settle_delay") is not None:
+            return check_settle_delay(self.arguments["settle_delay"])
+        value, label, _ = self.pick("settle_hours")
         try:
             hours = float(value) if not isinstance(value, bool) else math.nan
         except (TypeError, ValueError):
@@ -321,8 +322,8 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             )
         return dt.timedelta(hours=hours)
 
-    def ir_version() -> str:
-        value, label, _ = pick("ir_version")
+    def ir_version(self) -> str:
+        value, label, _ = self.pick("ir_version")
         text = str(value).strip() if isinstance(value, str) or _is_int(value) else None
         if text is None or not _DIGITS.fullmatch(text):
             raise ConfigurationError(
@@ -331,14 +332,14 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             )
         return text
 
-    def zone(name: str) -> str:
-        value, label, _ = pick(name)
+    def zone(self, name: str) -> str:
+        value, label, _ = self.pick(name)
         if not isinstance(value, str):
             value = getattr(value, "key", value)  # a ZoneInfo object names its zone
         return check_timezone(value if isinstance(value, str) else str(value), name, label)
 
-    def cache_dir() -> Path:
-        value, label, _ = pick("cache_dir")
+    def cache_dir(self) -> Path:
+        value, label, _ = self.pick("cache_dir")
         if not value:
             return default_cache_dir()
         if not isinstance(value, str | os.PathLike):
@@ -348,8 +349,8 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             )
         return Path(value).expanduser()
 
-    def shared_cache() -> str | None:
-        value, label, _ = pick("shared_cache")
+    def shared_cache(self) -> str | None:
+        value, label, _ = self.pick("shared_cache")
         if not value:
             return None
         if not isinstance(value, str) or not value.startswith("s3://"):
@@ -359,23 +360,33 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             )
         return value
 
-    base_url, base_label, _ = pick("base_url")
+
+def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+    """Resolve settings from ``arguments`` (``None`` = unset), the environment, defaults.
+
+    Raises
+    ------
+    ConfigurationError
+        A value is invalid; the message names the setting, the value and the fix.
+    """
+    sources = _Sources(arguments, os.environ if env is None else env)
+    base_url, base_label, _ = sources.pick("base_url")
     settings = Settings(
         base_url=check_base_url(base_url, base_label),
-        cache_dir=cache_dir(),
-        timezone=zone("timezone"),
-        quota_timezone=zone("quota_timezone"),
-        settle_delay=settle_delay(),
-        daily_export_limit=count("daily_export_limit"),
-        ir_version=ir_version(),
-        max_days=count("max_days"),
-        reserve=reserve(),
-        shared_cache=shared_cache(),
+        cache_dir=sources.cache_dir(),
+        timezone=sources.zone("timezone"),
+        quota_timezone=sources.zone("quota_timezone"),
+        settle_delay=sources.settle_delay(),
+        daily_export_limit=sources.count("daily_export_limit"),
+        ir_version=sources.ir_version(),
+        max_days=sources.count("max_days"),
+        reserve=sources.reserve(),
+        shared_cache=sources.shared_cache(),
     )
     if settings.reserve >= settings.daily_export_limit:
-        limit = settings.daily_export_limit
+        limit, label = settings.daily_export_limit, sources.pick("reserve")[1]
         raise ConfigurationError(
-            f"{pick('reserve')[1]}={settings.reserve} keeps back all {limit} daily exports, "
+            f"{label}={settings.reserve} keeps back all {limit} daily exports, "
             f"so a backfill or sync could never export a day; use a number below {limit} "
             f"({_fix('reserve')})."
         )
