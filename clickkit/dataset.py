@@ -245,17 +245,7 @@ def export_dataset(
         for d, s in sources.get(account_sid, {}).items()
         if (first is None or d >= first) and (last is None or d <= last)
     }
-    not_cached: tuple[dt.date, ...] = ()
-    if first is not None or last is not None:
-        lo = first or min(mine, default=last)
-        hi = last or max(mine, default=first)
-        if lo is not None and hi is not None:
-            not_cached = tuple(
-                lo + dt.timedelta(days=i)
-                for i in range((hi - lo).days + 1)
-                if lo + dt.timedelta(days=i) not in mine
-            )
-
+    not_cached = _not_cached(mine, first, last)
     root.mkdir(parents=True, exist_ok=True)
     # One exporter at a time per dataset among processes sharing this cache; copies to
     # another disk can take a while, so the lock outlives the cache's default.
@@ -268,32 +258,13 @@ def export_dataset(
         if len(accounts) > 1:
             layout = "account"
         actions: dict[str, str] = {}
-        linked = 0
         try:
             for name in _relayout(root, entries, layout):
                 actions[name] = "moved"
             manifest["layout"] = layout
-            for day, source in sorted(mine.items()):
-                name = _partition_dir(layout, source.account, day.isoformat())
-                target = root / name / PART_NAME
-                entry = entries.get(name)
-                if (
-                    entry is not None
-                    and entry.get("source") == source.signature()
-                    and _size(target) == entry.get("size")
-                ):
-                    entries[name] = {**entry, **_entry(source, int(entry["size"]))}
-                    actions.setdefault(name, "unchanged")
-                    continue
-                if not _intact(source):
-                    continue
-                method = _publish(source.path, target)
-                linked += method == "link"
-                entries[name] = _entry(source, target.stat().st_size)
-                actions[name] = "written"
-                log.info("dataset %s: wrote %s (%s)", root, name, method)
+            linked = _publish_days(root, mine, entries, layout, actions)
         finally:
-            _write_manifest(root, manifest)
+            _write_manifest(root, manifest)  # what was done so far is never forgotten
 
     counts = {a: sum(1 for v in actions.values() if v == a) for a in ("written", "unchanged")}
     return DatasetReport(
@@ -307,6 +278,62 @@ def export_dataset(
         not_cached=not_cached,
         partitions=dict(sorted(actions.items())),
     )
+
+
+def _not_cached(
+    mine: Mapping[dt.date, Any], first: dt.date | None, last: dt.date | None
+) -> tuple[dt.date, ...]:
+    """The days of the asked range that have no cached whole-day frame.
+
+    Examples
+    --------
+    >>> d = dt.date(2026, 11, 1)
+    >>> _not_cached({d: "x"}, d, d + dt.timedelta(days=2))
+    (datetime.date(2026, 11, 2), datetime.date(2026, 11, 3))
+    """
+    if first is None and last is None:
+        return ()
+    lo = first or min(mine, default=last)
+    hi = last or max(mine, default=first)
+    if lo is None or hi is None:
+        return ()
+    days = (lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1))
+    return tuple(day for day in days if day not in mine)
+
+
+def _publish_days(
+    root: Path,
+    mine: Mapping[dt.date, _Source],
+    entries: dict[str, dict[str, Any]],
+    layout: Layout,
+    actions: dict[str, str],
+) -> int:
+    """Write the partitions that are new or changed; return how many were hard links.
+
+    ``entries`` (the manifest's partitions) and ``actions`` are updated as each day is
+    done, so an interruption loses nothing already written.
+    """
+    linked = 0
+    for day, source in sorted(mine.items()):
+        name = _partition_dir(layout, source.account, day.isoformat())
+        target = root / name / PART_NAME
+        entry = entries.get(name)
+        if (
+            entry is not None
+            and entry.get("source") == source.signature()
+            and _size(target) == entry.get("size")
+        ):
+            entries[name] = {**entry, **_entry(source, int(entry["size"]))}
+            actions.setdefault(name, "unchanged")
+            continue
+        if not _intact(source):
+            continue
+        method = _publish(source.path, target)
+        linked += method == "link"
+        entries[name] = _entry(source, target.stat().st_size)
+        actions[name] = "written"
+        log.info("dataset %s: wrote %s (%s)", root, name, method)
+    return linked
 
 
 def _whole_day_sources(cache: CacheBackend) -> tuple[dict[str, dict[dt.date, _Source]], set[str]]:
