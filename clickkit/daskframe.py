@@ -240,6 +240,35 @@ def _plan_day(
     return file_schema, schema.filter_table(table, **filters).select(enums)
 
 
+def _survey(
+    day_files: Mapping[dt.date, Path | str], local: Mapping[str, Any], filesystem: Any
+) -> tuple[list[tuple[dt.date, Path | str, tuple[int, int], int]], list[Any], dict[str, set[str]]]:
+    """Read each day file's footer and enum columns (not its rows) before any task runs.
+
+    Returns the days in order with their file stamp and filtered row count, every file's
+    schema (after the canonical one), and the enum values seen beyond the documented ones.
+    """
+
+    schemas: list[pa.Schema] = [schema.arrow_schema()]
+    extras: dict[str, set[str]] = {name: set() for name in schema.ENUMS}
+    planned: list[tuple[dt.date, Path | str, tuple[int, int], int]] = []
+    for day, path in sorted(day_files.items()):
+        # Stamp before reading: a file replaced meanwhile then fails the check in workers.
+        try:
+            if filesystem is None:
+                stamp = _stamp(Path(path))
+            else:
+                stamp = _object_stamp(str(path), filesystem)
+        except OSError:
+            stamp = (-1, -1)
+        file_schema, enums = _plan_day(path, local, day.isoformat(), filesystem)
+        schemas.append(file_schema)
+        for name, values in schema.enum_categories([enums]).items():
+            extras[name].update(values)
+        planned.append((day, path, stamp, enums.num_rows))
+    return planned, schemas, extras
+
+
 def dask_frame(
     day_files: Mapping[dt.date, Path | str],
     filters: Filters,
@@ -312,25 +341,8 @@ def dask_frame(
     accessor.register()  # computed partitions are the frames users get: give them df.clicks
 
     local = local_filters(filters)
-    schemas: list[pa.Schema] = [schema.arrow_schema()]
-    extras: dict[str, set[str]] = {name: set() for name in schema.ENUMS}
-    planned: list[tuple[dt.date, Path | str, tuple[int, int], int]] = []
     filesystem = None if store is None else store.filesystem()
-    for day, path in sorted(day_files.items()):
-        # Stamp before reading: a file replaced meanwhile then fails the check in workers.
-        try:
-            if filesystem is None:
-                stamp = _stamp(Path(path))
-            else:
-                stamp = _object_stamp(str(path), filesystem)
-        except OSError:
-            stamp = (-1, -1)
-        file_schema, enums = _plan_day(path, local, day.isoformat(), filesystem)
-        schemas.append(file_schema)
-        for name, values in schema.enum_categories([enums]).items():
-            extras[name].update(values)
-        planned.append((day, path, stamp, enums.num_rows))
-
+    planned, schemas, extras = _survey(day_files, local, filesystem)
     # Documented values first, then every extra seen on any day, in one order for all.
     categories = schema.enum_categories(
         pa.table({name: pa.array(sorted(values), pa.string())}) for name, values in extras.items()
@@ -340,23 +352,14 @@ def dask_frame(
     digest = hashlib.blake2b(json.dumps(shared, default=str).encode(), digest_size=16)
 
     parts: list[_DayPart] = []
-    offset = 0
+    offset = 0  # every day starts where the previous one ended
     for day, path, stamp, rows in planned:
-        parts.append(
-            _DayPart(
-                path=str(path),
-                stamp=stamp,
-                date=day.isoformat(),
-                offset=offset,
-                rows=rows,
-                filters=local,
-                timezone=timezone,
-                arrow_schema=unified,
-                categories=categories,
-                digest=digest.hexdigest(),
-                store=store,
-            )
-        )
+        part = _DayPart(
+            path=str(path), stamp=stamp, date=day.isoformat(), offset=offset, rows=rows,
+            filters=local, timezone=timezone, arrow_schema=unified, categories=categories,
+            digest=digest.hexdigest(), store=store,
+        )  # fmt: skip
+        parts.append(part)
         offset += rows
 
     empty = _DayPart("", (0, 0), "", 0, 0, {}, timezone, unified, categories, "")
