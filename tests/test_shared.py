@@ -533,6 +533,11 @@ def test_the_bucket_going_away_mid_run(
         assert "unreachable" in caplog.text and "local mirror" in caplog.text
         assert all(r["offline"] for r in client.cache.jobs())
         assert len(client.jobs()) == 3
+        caplog.clear()
+        lazy = client.clicks("2026-11-10", "2026-11-12", engine="dask").compute()
+        lazy.attrs = frame.attrs  # a Dask frame carries no provenance
+        pd.testing.assert_frame_equal(lazy, frame)  # the Dask frame reads the mirror too
+        assert "the Dask frame reads the days from the local mirror" in caplog.text
         with pytest.raises(CacheError) as info:
             client.clicks("2026-11-13")  # needs the team's quota and records
         assert isinstance(info.value, BucketUnreachable)
