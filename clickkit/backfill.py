@@ -34,11 +34,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from clickkit.errors import InvalidRequestError
 from clickkit.ledger import counts_toward_quota
-from clickkit.plan import DayPlan, Plan, QuotaStatus, Request, describe_when, final_at, is_final
+from clickkit.plan import DayPlan, Plan, Request, describe_when, final_at, is_final
 
 if TYPE_CHECKING:
-    from clickkit.cache import CacheBackend
-    from clickkit.ledger import Ledger
+    from clickkit.loader import Loader
     from clickkit.settings import Settings
 
 __all__ = ["BackfillReport", "backfill", "last_final_day", "sync"]
@@ -46,22 +45,19 @@ __all__ = ["BackfillReport", "backfill", "last_final_day", "sync"]
 log = logging.getLogger("clickkit")
 
 
-class Client(Protocol):
-    """What a backfill needs from :class:`clickkit.Client` (named here, not imported)."""
+class Clocked(Protocol):
+    """A clock and the settings that say when a day is final (a Client or a Loader)."""
 
     settings: Settings
-    cache: CacheBackend
-    ledger: Ledger
-    min_refresh_interval: dt.timedelta
 
     def now(self) -> dt.datetime: ...
     def today(self) -> dt.date: ...
-    def quota(self) -> QuotaStatus: ...
+
+
+class Client(Protocol):
+    """What :func:`sync` needs from :class:`clickkit.Client` (named here, not imported)."""
+
     def backfill(self, start: Any, end: Any = None, **options: Any) -> BackfillReport: ...
-    def _plan(self, req: Request, fetch: str, **options: Any) -> Plan: ...
-    def _carry_out(
-        self, req: Request, fetch: str, show: bool, timeout: float | None, **options: Any
-    ) -> tuple[Plan, dict[str, str]]: ...
 
 
 #: Slept past the moment a run becomes useful, so the quota day has surely turned.
@@ -168,7 +164,7 @@ class BackfillReport:
         return f"<table><caption>Backfill</caption>{body}</table>"
 
 
-def last_final_day(client: Client) -> dt.date:
+def last_final_day(client: Clocked) -> dt.date:
     """The most recent day that is final (over, plus the settle delay) on the client's clock."""
     settings = client.settings
     now = client.now()
@@ -189,7 +185,7 @@ def check_reserve(value: Any, limit: int) -> int:
 
 
 def backfill(
-    client: Client,
+    loader: Loader,
     req: Request,
     *,
     reserve: int,
@@ -198,7 +194,9 @@ def backfill(
     timeout: float | None = None,
     sleep: Callable[[float], Any] | None = None,
 ) -> BackfillReport:
-    """Fill the cache for ``req``; see :meth:`clickkit.Client.backfill`.
+    """Fill the cache for ``req`` through ``loader`` (``client.loader``).
+
+    See :meth:`clickkit.Client.backfill`.
 
     Each round plans the range, keeps the new exports of final days that fit in the
     exports left minus ``reserve`` (most recent first), the replays and the resumed
@@ -207,17 +205,17 @@ def backfill(
     progress and goes on until every day is final in the cache.
     """
     sleep = time.sleep if sleep is None else sleep
-    before = client.ledger.calls()
+    before = loader.ledger.calls()
     bar = _Bar(len(_days(req)), progress and wait)
     try:
         while True:
             done_before = bar.n
-            client._carry_out(req, "fits", progress, timeout, reserve=reserve)
-            state = _state(client, req, reserve)
+            loader.carry_out(req, "fits", progress, timeout, reserve=reserve)
+            state = _state(loader, req, reserve)
             bar.show(state)
             if not wait or not state.left or state.next_run is None:
                 break
-            now = client.now()
+            now = loader.now()
             until = max(state.next_run, now) + _MARGIN
             if len(state.done) == done_before and state.next_run <= now:
                 until = now + _IDLE_PAUSE  # nothing changed and nothing to wait for: pace
@@ -225,8 +223,8 @@ def backfill(
             sleep((until - now).total_seconds())
     finally:
         bar.close()
-    spent = client.ledger.calls() - before
-    quota = client.quota()
+    spent = loader.ledger.calls() - before
+    quota = loader.ledger.status()
     return BackfillReport(
         start=req.start,
         end=req.end,
@@ -280,10 +278,10 @@ def _days(req: Request) -> list[dt.date]:
     return [req.start + dt.timedelta(days=i) for i in range((req.end - req.start).days + 1)]
 
 
-def _state(client: Client, req: Request, reserve: int) -> _State:
+def _state(loader: Loader, req: Request, reserve: int) -> _State:
     """Which days are done, which are left, and when a run can next make progress."""
-    plan = client._plan(req, "all")  # free: a dry run of the whole range
-    now = client.now()
+    plan = loader.plan(req, "all")  # free: a dry run of the whole range
+    now = loader.now()
     budget = plan.quota.remaining - reserve
     done: list[dt.date] = []
     left: list[dt.date] = []
@@ -292,7 +290,7 @@ def _state(client: Client, req: Request, reserve: int) -> _State:
         if day_plan.action == "cache" and not day_plan.provisional:
             done.append(day_plan.date)
             continue
-        when = _next_chance(client, plan, day_plan, now, budget)
+        when = _next_chance(loader, plan, day_plan, now, budget)
         if when is None:  # replayed after it closed, still provisional: nothing to do
             done.append(day_plan.date)
             continue
@@ -305,10 +303,10 @@ def _state(client: Client, req: Request, reserve: int) -> _State:
 
 
 def _next_chance(
-    client: Client, plan: Plan, day_plan: DayPlan, now: dt.datetime, budget: int
+    loader: Loader, plan: Plan, day_plan: DayPlan, now: dt.datetime, budget: int
 ) -> tuple[dt.datetime, str] | None:
     """When a run can next make progress on one day that is not done, and why."""
-    settings = client.settings
+    settings = loader.settings
     closes = final_at(day_plan.date, settings.timezone, settings.settle_delay)
     reset = plan.quota.resets_at
     if day_plan.action in ("resume", "replay"):
@@ -324,12 +322,12 @@ def _next_chance(
     # Served from the cache but provisional.
     if not day_plan.final:
         return closes, f"{day_plan.date} becomes final"
-    record = client.cache.job(day_plan.key) or {}
+    record = loader.cache.job(day_plan.key) or {}
     if record.get("final_replay"):
         return None
     last = record.get("requested_at") or record.get("last_replay_at")
     if last:
-        ready = dt.datetime.fromisoformat(last) + client.min_refresh_interval
+        ready = dt.datetime.fromisoformat(last) + loader.min_refresh_interval
         if ready > now:
             return ready, f"{day_plan.date} may be replayed"
     return reset, "replay limit resets"

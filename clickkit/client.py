@@ -1,9 +1,11 @@
 """The :class:`Client`: one call from a date range to a typed DataFrame of clicks.
 
-It ties the parts together: plan the days against the cache and the quota, submit the
-exports and replays the plan needs (recording each job id first), wait for all jobs
-together, download and parse results into Parquet day frames, and return the filtered,
-concatenated DataFrame with its provenance in ``df.attrs["clickkit"]``.
+A thin facade: it checks the arguments and hands the work to the parts that own it.
+:class:`~clickkit.loader.Loader` plans a request against the cache and the quota and
+carries it out (submit, wait, ingest), :mod:`clickkit.refresh` replays a day on request,
+:mod:`clickkit.backfill` fills long ranges, :class:`~clickkit.ledger.Ledger` keeps the
+quota; the client turns what they return into a DataFrame with its provenance in
+``df.attrs["clickkit"]``.
 
 Examples
 --------
@@ -15,54 +17,29 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import inspect
-import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from clickkit import frames, inputs, schema
+from clickkit import frames, inputs
 from clickkit.api import ImpactApi
-from clickkit.cache import request_key
-from clickkit.errors import (
-    ConfigurationError,
-    InvalidRequestError,
-    JobLost,
-    ProvisionalDataWarning,
-    RefreshRefused,
-)
-from clickkit.fetch import Fetcher, filter_columns, local_filters, progress_bar
+from clickkit.errors import ConfigurationError, InvalidRequestError, ProvisionalDataWarning
 from clickkit.ledger import Ledger
-from clickkit.plan import (
-    Candidate,
-    DayPlan,
-    Filters,
-    Plan,
-    QuotaStatus,
-    Request,
-    date_range,
-    is_final,
-    make_plan,
-    plan_day,
-    replay_refusal,
-)
-from clickkit.provenance import build_provenance, warn_about
+from clickkit.loader import Loader, job_table
+from clickkit.plan import Plan, QuotaStatus
+from clickkit.provenance import warn_about
 from clickkit.settings import Settings, check_client_options, resolve
-from clickkit.shared import BucketUnreachable, SharedCache, open_cache
+from clickkit.shared import SharedCache, open_cache
 
 if TYPE_CHECKING:
-    import dask.dataframe
     import pandas as pd
-    import pyarrow as pa
 
     from clickkit.backfill import BackfillReport
     from clickkit.dataset import DatasetReport
     from clickkit.doctor import DoctorReport
-
-log = logging.getLogger("clickkit")
 
 Clock = Callable[[], dt.datetime]
 
@@ -219,13 +196,8 @@ class Client:
             env,
         )
         self.account_sid = account_sid
-        self.result_format = inputs.parse_format(result_format)
+        fmt = inputs.parse_format(result_format)
         self.progress = progress
-        self.wait_timeout = wait_timeout
-        self.min_refresh_interval = min_refresh_interval
-        self.max_failed_replays = max_failed_replays
-        self.max_replays_per_day = max_replays_per_day
-        self.postback = postback
         self.sandbox_server: Any = None
         self._clock = clock or _real_clock
         # storage_options may hold credentials: passed on, never kept in settings or reprs.
@@ -244,11 +216,26 @@ class Client:
         self.ledger = Ledger(
             self.cache, account_sid, self.settings, now=self.now, rate_limit=self.api.rate_limit
         )
-        self._waiter_options = {
-            "poll_initial": poll_interval,
-            "poll_max": poll_max,
-            "safety_interval": postback_safety_interval,
-        }
+        #: Plans requests and carries them out; every data method delegates to it.
+        self.loader = Loader(
+            self.api,
+            self.cache,
+            self.ledger,
+            account_sid,
+            self.settings,
+            now=self.now,
+            result_format=fmt,
+            waiter_options={
+                "poll_initial": poll_interval,
+                "poll_max": poll_max,
+                "safety_interval": postback_safety_interval,
+            },
+            postback=postback,
+            wait_timeout=wait_timeout,
+            max_failed_replays=max_failed_replays,
+            min_refresh_interval=min_refresh_interval,
+            max_replays_per_day=max_replays_per_day,
+        )
 
     # -- construction ------------------------------------------------------------------
 
@@ -331,28 +318,7 @@ class Client:
         client_options = {k: options.pop(k) for k in list(options) if k not in sandbox_keys}
         if "settle_delay" in options:
             client_options["settle_delay"] = options["settle_delay"]
-        if persist:
-            from clickkit.sandbox.generator import DEFAULT_ACCOUNT_SID
-            from clickkit.sandbox.state import STATE_FILE, StateConflict, open_sandbox
-
-            cache_dir = sandbox_cache_dir(
-                cache_dir, options.get("account_sid") or DEFAULT_ACCOUNT_SID
-            )
-            state = Path(cache_dir) / STATE_FILE
-            try:
-                server = open_sandbox(state, **options)
-            except StateConflict as exc:
-                raise ConfigurationError(
-                    f"the sandbox remembered in {state} was made with other options: {exc}. "
-                    "Give the same options, use another cache directory, or delete that "
-                    "file to start a new sandbox account."
-                ) from None
-            except ValueError as exc:
-                raise ConfigurationError(str(exc)) from None
-        else:
-            server = Sandbox(**options)
-            if cache_dir is None:
-                cache_dir = sandbox_cache_dir(None, server.account_sid)
+        server, cache_dir = _open_sandbox(cache_dir, persist, options)
         client_options.setdefault("quota_timezone", getattr(server, "quota_timezone", "UTC"))
         try:
             client = cls(
@@ -398,24 +364,7 @@ class Client:
 
     def today(self) -> dt.date:
         """Today in the account's time zone."""
-        from zoneinfo import ZoneInfo
-
-        return self.now().astimezone(ZoneInfo(self.settings.timezone)).date()
-
-    def _fetcher(self) -> Fetcher:
-        """A Fetcher with the client's current settings (cheap; made per call)."""
-        return Fetcher(
-            api=self.api,
-            cache=self.cache,
-            account_sid=self.account_sid,
-            settings=self.settings,
-            now=self.now,
-            waiter_options=self._waiter_options,
-            postback=self.postback,
-            wait_timeout=self.wait_timeout,
-            max_failed_replays=self.max_failed_replays,
-            on_export=self.ledger.spend,
-        )
+        return self.loader.today()
 
     def quota(self) -> QuotaStatus:
         """ClickExport calls used and left in the current quota day (no API call).
@@ -426,101 +375,6 @@ class Client:
         return self.ledger.status()
 
     # -- requests and plans ----------------------------------------------------------
-
-    def _request(
-        self,
-        start: Any,
-        end: Any,
-        *,
-        program_id: Any,
-        ad_id: Any,
-        sub_id: Any,
-        unique: Any,
-        scope: Any,
-        result_format: Any,
-    ) -> Request:
-        first = inputs.parse_date(start, "start")
-        last = first if end is None else inputs.parse_date(end, "end")
-        inputs.check_range(first, last, self.today(), self.settings.max_days)
-        filters = Filters(
-            program_ids=inputs.parse_ids(program_id, "program_id"),
-            ad_ids=inputs.parse_ids(ad_id, "ad_id"),
-            sub_ids=inputs.parse_sub_ids(sub_id),
-            unique=inputs.parse_unique(unique),
-        )
-        fmt = self.result_format if result_format is None else inputs.parse_format(result_format)
-        return Request(first, last, filters, inputs.parse_scope(scope), fmt)
-
-    def _key(self, day: dt.date, filters: Filters, result_format: str) -> str:
-        return request_key(self.account_sid, day, **filters.as_api(), result_format=result_format)
-
-    def _candidates(
-        self, day: dt.date, req: Request, *, remote_days: bool = False
-    ) -> list[Candidate]:
-        """What the cache holds for ``day``; with ``remote_days`` (a shared cache read by
-        Dask from its bucket) a day the team holds counts without mirroring it here."""
-        formats = [req.result_format] + [f for f in schema.RESULT_FORMATS if f != req.result_format]
-        keys = [(self._key(day, Filters(), f), True) for f in formats]
-        if req.scope == "exact" and not req.filters.is_empty:
-            keys.append((self._key(day, req.filters, req.result_format), False))
-        candidates = []
-        for k, whole in keys:
-            record = self.cache.job(k)
-            if remote_days and isinstance(self.cache, SharedCache):
-                present = self.cache.has_day(k, record)
-            else:
-                present = self.cache.day_path(k).exists()
-            candidates.append(Candidate(k, record, present, whole))
-        if req.scope == "exact":
-            # A whole day that lacks a column the filters read cannot answer locally.
-            needed = filter_columns(req.filters)
-            candidates = [c for c in candidates if not (c.whole_day and needed & _missing(c))]
-        return candidates
-
-    def _plan(
-        self,
-        req: Request,
-        fetch: str,
-        *,
-        include_today: bool = False,
-        reserve: int = 0,
-        remote_days: bool = False,
-    ) -> Plan:
-        """Plan ``req`` against the cache and the quota; ``reserve`` exports are kept back."""
-        now = self.now()
-        exact = req.scope == "exact" and not req.filters.is_empty
-        day_plans = []
-        for day in date_range(req.start, req.end):
-            export_filters = req.filters if exact else Filters()
-            day_plans.append(
-                plan_day(
-                    day,
-                    self._candidates(day, req, remote_days=remote_days),
-                    self._key(day, export_filters, req.result_format),
-                    final=is_final(day, now, self.settings.timezone, self.settings.settle_delay),
-                    export_whole_day=not exact,
-                    guard=lambda record: replay_refusal(
-                        record,
-                        now,
-                        min_interval=self.min_refresh_interval,
-                        max_per_day=self.max_replays_per_day,
-                        quota_timezone=self.settings.quota_timezone,
-                    ),
-                )
-            )
-        quota = self.quota()
-        if reserve:
-            quota = dataclasses.replace(quota, remaining=max(quota.remaining - reserve, 0))
-        return make_plan(
-            req.start,
-            req.end,
-            scope=req.scope,
-            filters=req.filters,
-            day_plans=day_plans,
-            quota=quota,
-            fetch="fits" if fetch == "fits" else "all",
-            include_today=include_today,
-        )
 
     def plan(
         self,
@@ -547,11 +401,11 @@ class Client:
         >>> client.plan("2026-10-01", "2026-10-31").exports  # doctest: +SKIP
         12
         """
-        req = self._request(
+        req = self.loader.request(
             start, end, program_id=program_id, ad_id=ad_id, sub_id=sub_id, unique=unique,
             scope=scope, result_format=result_format,
         )  # fmt: skip
-        return self._plan(
+        return self.loader.plan(
             req,
             inputs.parse_choice(fetch, "fetch", ("all", "fits")),
             include_today=_flag(include_today, "include_today"),
@@ -621,7 +475,7 @@ class Client:
         --------
         >>> df = client.clicks("2026-10-01", "2026-10-07", program_id=[1234])  # doctest: +SKIP
         """
-        req = self._request(
+        req = self.loader.request(
             start, end, program_id=program_id, ad_id=ad_id, sub_id=sub_id, unique=unique,
             scope=scope, result_format=result_format,
         )  # fmt: skip
@@ -632,116 +486,29 @@ class Client:
             require_dask()  # before anything is spent
         fetch_mode = inputs.parse_choice(fetch, "fetch", ("all", "fits"))
         include = _flag(include_today, "include_today")
-        before = self.ledger.calls()
         show = self.progress if progress is None else progress
         # Dask reads a shared cache's days from its bucket: none is mirrored here to plan.
         remote = engine == "dask" and isinstance(self.cache, SharedCache)
-        plan, sources = self._carry_out(
+
+        before = self.ledger.calls()
+        plan, sources = self.loader.carry_out(
             req, fetch_mode, show, timeout, include_today=include, remote_days=remote
         )
         spent = self.ledger.calls() - before
         options = {"fetch": fetch_mode, "include_today": include}
-        if engine == "dask":
-            from clickkit.daskframe import dask_frame
 
-            provenance = self._provenance(plan, req, sources, spent, **options)
-            lazy = self._shared_dask_frame(plan, req, timeout)
-            if lazy is None:
-                self._fetcher().ensure_days(plan, timeout)
-                files = {d.date: self.cache.day_path(d.key) for d in plan.days}
-                lazy = dask_frame(files, req.filters, self.settings.timezone)
+        if engine == "dask":
+            provenance = self.loader.provenance(plan, req, sources, spent, **options)
+            lazy = self.loader.dask_frame(plan, req, timeout)
             warn_about(plan, provenance)
             return lazy
-        tables = self._fetcher().load_days(plan, req, timeout)
-        # load_days gives one table per day, in date order.
-        dates = sorted(d.date for d in plan.days)
-        returned = {day: table.num_rows for day, table in zip(dates, tables, strict=True)}
-        provenance = self._provenance(plan, req, sources, spent, returned=returned, **options)
-        frame = frames.user_frame(_concat(tables), self.settings.timezone)
-        frame.attrs["clickkit"] = provenance
-        warn_about(plan, provenance)
+        table, returned = self.loader.read(plan, req, timeout)
+        frame = frames.user_frame(table, self.settings.timezone)
+        frame.attrs["clickkit"] = self.loader.provenance(
+            plan, req, sources, spent, returned=returned, **options
+        )
+        warn_about(plan, frame.attrs["clickkit"])
         return frame
-
-    def _shared_dask_frame(
-        self, plan: Plan, req: Request, timeout: float | None
-    ) -> dask.dataframe.DataFrame | None:
-        """A Dask frame reading the days from a shared cache's bucket, or ``None``.
-
-        ``None`` for a local cache, and when the bucket is unreachable (then the days
-        are read through the local mirror, as for a local cache).
-        """
-        from clickkit.daskframe import dask_frame
-
-        if not isinstance(self.cache, SharedCache):
-            return None
-        try:
-            self._fetcher().ensure_days(plan, timeout, remote=True)
-            files = {d.date: self.cache.day_object(d.key) for d in plan.days}
-            return dask_frame(
-                files, req.filters, self.settings.timezone, store=self.cache.arrow_s3()
-            )
-        except BucketUnreachable as exc:
-            log.warning("%s; the Dask frame reads the days from the local mirror %s",
-                        str(exc).rstrip("."), self.cache.root)  # fmt: skip
-            return None
-
-    def _carry_out(
-        self,
-        req: Request,
-        fetch: str,
-        show: bool,
-        timeout: float | None,
-        *,
-        include_today: bool = False,
-        reserve: int = 0,
-        remote_days: bool = False,
-    ) -> tuple[Plan, dict[str, str]]:
-        """Plan and execute until nothing is left to do; return the last plan and sources.
-
-        A second round runs only when the first left work a plan can see only now: a
-        resumed result that turned out provisional for a day that has closed (replayed
-        now, if the guards allow), or a provisional day whose job was gone (exported
-        again). ``reserve`` exports of the quota day are never planned nor reserved.
-        """
-        sources: dict[str, str] = {}
-        options = {"include_today": include_today, "reserve": reserve, "remote_days": remote_days}
-        plan = self._plan(req, fetch, **options)
-        for attempt in range(3):
-            if attempt and not any(d.action in ("export", "replay") for d in plan.days):
-                break
-            busy = show and any(d.action != "cache" for d in plan.days)
-            try:
-                with (
-                    self.ledger.reserved(plan, fetch, reserve=reserve) as plan,
-                    progress_bar(len(plan.days), busy) as bar,
-                ):
-                    done = self._fetcher().execute(plan, req, bar, timeout)
-            except JobLost as lost:
-                # Jobs the API forgot: their days are planned again (at most twice).
-                if attempt == 2:
-                    raise
-                log.warning("%s; planning %s again", lost, ", ".join(lost.dates))
-            else:
-                sources.update({k: v for k, v in done.items() if v != "cache" or k not in sources})
-                if all(d.action == "cache" for d in plan.days):
-                    break  # served from the cache: nothing changed that a new plan could see
-            plan = self._plan(req, fetch, **options)
-        return plan, sources
-
-    def _provenance(
-        self,
-        plan: Plan,
-        req: Request,
-        sources: Mapping[str, str],
-        spent: Mapping[str, int],
-        **options: Any,
-    ) -> dict[str, Any]:
-        """``df.attrs["clickkit"]`` from the plan, the days' records as cached now, the report."""
-        records = {d.key: self.cache.job(d.key) for d in plan.days}
-        return build_provenance(
-            plan, req, records=records, sources=sources, spent=spent,
-            account_sid=self.account_sid, timezone=self.settings.timezone, **options,
-        )  # fmt: skip
 
     # -- long ranges ------------------------------------------------------------------
 
@@ -818,13 +585,13 @@ class Client:
         if end is None:
             # The last complete day; a start after it stays in range, left for later.
             end = max(inputs.parse_date(start, "start"), last_final_day(self))
-        req = self._request(
+        req = self.loader.request(
             start, end, program_id=program_id, ad_id=ad_id, sub_id=sub_id, unique=unique,
             scope=scope, result_format=result_format,
         )  # fmt: skip
         show = self.progress if progress is None else _flag(progress, "progress")
         return backfill(
-            self, req, reserve=kept, wait=wait, progress=show, timeout=timeout, sleep=sleep
+            self.loader, req, reserve=kept, wait=wait, progress=show, timeout=timeout, sleep=sleep
         )
 
     # -- scale out ----------------------------------------------------------------------
@@ -870,16 +637,6 @@ class Client:
         from clickkit.doctor import run_doctor
 
         day = None if spend_one is None else inputs.parse_date(spend_one, "spend_one")
-
-        def record(job_id: str) -> None:
-            # The export is the whole day in CSV: exactly what clicks() would ask for.
-            day_plan = DayPlan(day, "export", self._key(day, Filters(), "CSV"), None, False, True)
-            req = Request(day, day, Filters(), "day", "CSV")
-            at = self.now()
-            self.cache.put_job(
-                day_plan.key, self._fetcher()._record(day_plan, req, job_id, "QUEUED", at)
-            )
-
         with tempfile.TemporaryDirectory(prefix="clickkit-doctor-", dir=workdir) as scratch:
             return run_doctor(
                 self.api,
@@ -887,9 +644,10 @@ class Client:
                 spend_one=day,
                 confirm=confirm,
                 quota_left=self.quota().remaining,
-                on_submit=record,
+                # Recorded as clicks() records its export, so clicks() resumes the job.
+                on_submit=lambda job_id: self.loader.record_export(day, job_id),
                 now=self.now,
-                poll_initial=self._waiter_options["poll_initial"],
+                poll_initial=self.loader.waiter_options["poll_initial"],
                 workdir=Path(scratch),
             )
 
@@ -904,35 +662,7 @@ class Client:
             Ask the API for the current state of unfinished jobs first (one
             ``Jobs/{id}`` call each); otherwise nothing is spent.
         """
-        import pandas as pd
-
-        records = [r for r in self.cache.jobs() if r.get("account") == self.account_sid]
-        if check:
-            for record in records:
-                if record.get("pending"):
-                    job = self.api.get_job(record["job_id"])
-                    record.update(self.cache.update_job(record["key"], status=job.status))
-        rows = []
-        for r in sorted(records, key=lambda r: (r.get("date", ""), r.get("key", ""))):
-            result = r.get("result") or {}
-            rows.append(
-                {
-                    "date": r.get("date"),
-                    "job_id": r.get("job_id"),
-                    "status": r.get("status"),
-                    "pending": bool(r.get("pending")),
-                    "filters": str(r.get("filters") or "whole day"),
-                    "format": r.get("result_format"),
-                    "submitted_at": r.get("submitted_at"),
-                    "fetched_at": result.get("fetched_at"),
-                    "final": bool(result.get("final")),
-                    "rows": result.get("rows"),
-                    "replays": r.get("replays", 0),
-                }
-            )
-        columns = ["date", "job_id", "status", "pending", "filters", "format",
-                   "submitted_at", "fetched_at", "final", "rows", "replays"]  # fmt: skip
-        return pd.DataFrame(rows, columns=columns)
+        return job_table(self.loader.known_jobs(check=check))
 
     def refresh(
         self,
@@ -958,63 +688,13 @@ class Client:
         RefreshRefused
             With the reason, when a guard refuses.
         """
-        req = self._request(
+        from clickkit.refresh import refresh
+
+        req = self.loader.request(
             day, None, program_id=program_id, ad_id=ad_id, sub_id=sub_id, unique=unique,
             scope=scope, result_format=None,
         )  # fmt: skip
-        candidates = [
-            c for c in self._candidates(req.start, req) if c.record and c.record.get("job_id")
-        ]
-        if not candidates:
-            raise RefreshRefused(
-                f"nothing is cached for {req.start}: load it with clicks() first (a refresh "
-                "replays an existing job and never starts a new export)."
-            )
-        before = self.ledger.calls()
-        key, record = candidates[0].key, dict(candidates[0].record or {})
-        job_id, whole_day = record.get("job_id"), candidates[0].whole_day
-        if record.get("pending"):
-            job = self.api.get_job(record["job_id"])
-            if job.status in ("QUEUED", "RUNNING", "ERROR"):
-                raise RefreshRefused(
-                    f"the job for {req.start} is {job.status}; a replay now would be refused. "
-                    "Wait for it to finish (clicks() resumes it)."
-                )
-            record["pending"] = False  # finished: the next clicks() call ingests it
-        refusal = replay_refusal(
-            record, self.now(), min_interval=self.min_refresh_interval,
-            max_per_day=self.max_replays_per_day, quota_timezone=self.settings.quota_timezone,
-        )  # fmt: skip
-        if refusal:
-            raise RefreshRefused(
-                f"{req.start} is not replayed: {refusal}. impact.com asks not to replay right "
-                "after a run, nor many times a day (min_refresh_interval, max_replays_per_day)."
-            )
-        if (record.get("result") or {}).get("final") and not force:
-            raise RefreshRefused(
-                f"{req.start} was already final when it was fetched, so a replay cannot change "
-                "it. Pass force=True to replay it anyway (for example after impact.com "
-                "corrected data)."
-            )
-        with self.cache.lock(key):
-            final = is_final(
-                req.start, self.now(), self.settings.timezone, self.settings.settle_delay
-            )
-            self._fetcher().replay(key, final_replay=final)
-        with progress_bar(1, self.progress) as bar:
-            self._fetcher().wait([key], bar, timeout)
-        table = self.cache.read_day(key, self.cache.job(key))
-        if whole_day and not req.filters.is_empty:
-            table = schema.filter_table(table, **local_filters(req.filters))
-        frame = frames.user_frame(table, self.settings.timezone)
-        # The same provenance as clicks() gives, for the one replayed day.
-        day_plan = DayPlan(req.start, "replay", key, job_id, True, whole_day)
-        plan = dataclasses.replace(self._plan(req, "all"), days=(day_plan,))
-        spent = self.ledger.calls() - before
-        frame.attrs["clickkit"] = self._provenance(
-            plan, req, {key: "replay"}, spent, returned={req.start: len(frame)}
-        )
-        return frame
+        return refresh(self.loader, req, force=force, timeout=timeout, progress=self.progress)
 
 
 def _flag(value: Any, name: str) -> bool:
@@ -1024,11 +704,32 @@ def _flag(value: Any, name: str) -> bool:
     return value
 
 
-def _missing(candidate: Candidate) -> set[str]:
-    """Schema columns the candidate's cached export did not carry."""
-    result = (candidate.record or {}).get("result") or {}
-    return set(result.get("missing") or ())
+def _open_sandbox(
+    cache_dir: str | Path | None, persist: bool, options: dict[str, Any]
+) -> tuple[Any, Path | str]:
+    """A sandbox server made with ``options`` (remembered in ``cache_dir`` with ``persist``).
 
+    Returns the server and the cache directory the client uses with it.
+    """
+    from clickkit.sandbox import Sandbox
 
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    return schema.concat_tables(tables)
+    if not persist:
+        server = Sandbox(**options)
+        if cache_dir is None:
+            cache_dir = sandbox_cache_dir(None, server.account_sid)
+        return server, cache_dir
+    from clickkit.sandbox.generator import DEFAULT_ACCOUNT_SID
+    from clickkit.sandbox.state import STATE_FILE, StateConflict, open_sandbox
+
+    cache_dir = sandbox_cache_dir(cache_dir, options.get("account_sid") or DEFAULT_ACCOUNT_SID)
+    state = Path(cache_dir) / STATE_FILE
+    try:
+        return open_sandbox(state, **options), cache_dir
+    except StateConflict as exc:
+        raise ConfigurationError(
+            f"the sandbox remembered in {state} was made with other options: {exc}. "
+            "Give the same options, use another cache directory, or delete that "
+            "file to start a new sandbox account."
+        ) from None
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
