@@ -170,16 +170,8 @@ class Client:
             poll_max=poll_max, wait_timeout=wait_timeout,
             min_refresh_interval=min_refresh_interval, max_failed_replays=max_failed_replays,
             postback_safety_interval=postback_safety_interval, progress=progress,
+            max_replays_per_day=max_replays_per_day,
         )  # fmt: skip
-        if (
-            isinstance(max_replays_per_day, bool)
-            or not isinstance(max_replays_per_day, int)
-            or (max_replays_per_day < 1)
-        ):
-            raise ConfigurationError(
-                f"max_replays_per_day={max_replays_per_day!r} must be a whole number of at "
-                "least 1 (impact.com asks for few replays a day; the default is 3)."
-            )
         self.settings: Settings = resolve(
             {
                 "base_url": base_url,

@@ -404,6 +404,7 @@ def check_client_options(
     max_failed_replays: Any,
     postback_safety_interval: Any,
     progress: Any,
+    max_replays_per_day: Any = 3,
 ) -> None:
     """Check the client's own options; raise ConfigurationError for the first bad one.
 
@@ -463,6 +464,11 @@ def check_client_options(
         raise ConfigurationError(
             f"max_failed_replays={_show(max_failed_replays)} must be a whole number >= 0, "
             "such as 2 (0 never replays a FAILED or CANCELLED job)."
+        )
+    if not _is_int(max_replays_per_day) or max_replays_per_day < 1:
+        raise ConfigurationError(
+            f"max_replays_per_day={_show(max_replays_per_day)} must be a whole number of at "
+            "least 1 (impact.com asks for few replays a day; the default is 3)."
         )
     if not (
         _is_number(postback_safety_interval)

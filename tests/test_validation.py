@@ -249,6 +249,12 @@ def test_max_failed_replays(value) -> None:
     assert message.startswith(f"max_failed_replays={value!r} ") and ">= 0" in message
 
 
+@pytest.mark.parametrize("value", [0, -1, 2.0, True, "3", None])
+def test_max_replays_per_day(value) -> None:
+    message = _option_refused(max_replays_per_day=value)
+    assert message.startswith(f"max_replays_per_day={value!r} ") and "at least 1" in message
+
+
 @pytest.mark.parametrize("value", [0, -1, float("nan"), True, None])
 def test_postback_safety_interval(value) -> None:
     message = _option_refused(postback_safety_interval=value)
