@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from clickkit.errors import InvalidRequestError
 from clickkit.ledger import counts_toward_quota
 from clickkit.plan import DayPlan, Plan, Request, describe_when, final_at, is_final
+from clickkit.records import JobRecord
 
 if TYPE_CHECKING:
     from clickkit.loader import Loader
@@ -322,12 +323,12 @@ def _next_chance(
     # Served from the cache but provisional.
     if not day_plan.final:
         return closes, f"{day_plan.date} becomes final"
-    record = loader.cache.job(day_plan.key) or {}
-    if record.get("final_replay"):
+    record = JobRecord.of(loader.cache.job(day_plan.key)) or JobRecord(day_plan.key)
+    if record.final_replay:
         return None
-    last = record.get("requested_at") or record.get("last_replay_at")
+    last = record.last_run_at  # the replay guard's clock
     if last:
-        ready = dt.datetime.fromisoformat(last) + loader.min_refresh_interval
+        ready = last + loader.min_refresh_interval
         if ready > now:
             return ready, f"{day_plan.date} may be replayed"
     return reset, "replay limit resets"

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from clickkit import inputs
 from clickkit.errors import CacheError, InvalidRequestError
 from clickkit.files import atomic_write, fsync_file
+from clickkit.records import JobRecord
 
 if TYPE_CHECKING:
     from clickkit.cache import CacheBackend
@@ -339,28 +340,24 @@ def _publish_days(
 def _whole_day_sources(cache: CacheBackend) -> tuple[dict[str, dict[dt.date, _Source]], set[str]]:
     """Per account and day, the most recently fetched whole-day frame that exists."""
     by_account: dict[str, dict[dt.date, _Source]] = {}
-    for record in cache.jobs():
-        result = record.get("result") or {}
-        if record.get("filters") or not result or not record.get("key"):
+    for stored in cache.jobs():
+        record = JobRecord.from_json(stored)
+        result, day = record.result, record.day
+        if record.filters or result is None or not record.key or day is None:
             continue
-        try:
-            day = dt.date.fromisoformat(str(record.get("date")))
-        except ValueError:
-            continue
-        key = str(record["key"])
-        file = cache.day_path(key)
+        file = cache.day_path(record.key)
         if not file.exists():
             continue
         source = _Source(
-            account=str(record.get("account")),
+            account=str(record.account),
             date=day,
-            key=key,
+            key=record.key,
             path=file,
-            checksum=result.get("checksum"),
-            fetched_at=result.get("fetched_at"),
-            rows=result.get("rows"),
-            size=result.get("size"),
-            final=bool(result.get("final")),
+            checksum=result.checksum,
+            fetched_at=result.fetched_at,
+            rows=result.rows,
+            size=result.size,
+            final=result.final,
         )
         days = by_account.setdefault(source.account, {})
         best = days.get(day)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from clickkit.cache import counts_toward_quota, exports_used
 from clickkit.errors import QuotaExhausted
 from clickkit.plan import Plan, QuotaStatus, make_plan, quota_day, quota_reset
+from clickkit.records import JobRecord
 
 if TYPE_CHECKING:
     from clickkit.api import CallRecord, RateLimitState
@@ -228,8 +229,8 @@ class Ledger:
 
     def _exported(self, key: str) -> bool:
         """Whether a job for request ``key`` is on record (so exporting it costs nothing)."""
-        record = self.cache.job(key)
-        return bool(record and record.get("job_id") and not record.get("job_gone"))
+        record = JobRecord.of(self.cache.job(key))
+        return record is not None and record.exported
 
     def spend(self, key: str) -> None:
         """An export of ``key`` is in the ledger now: its reservation is no longer needed."""

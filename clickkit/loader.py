@@ -45,6 +45,7 @@ from clickkit.plan import (
     replay_refusal,
 )
 from clickkit.provenance import build_provenance
+from clickkit.records import DayResult, JobRecord
 from clickkit.shared import BucketUnreachable, SharedCache
 
 if TYPE_CHECKING:
@@ -225,7 +226,7 @@ class Loader:
         exact = req.scope == "exact" and not req.filters.is_empty
         export_filters = req.filters if exact else Filters()
 
-        def guard(record: Mapping[str, Any]) -> str | None:
+        def guard(record: JobRecord) -> str | None:
             return replay_refusal(
                 record, now, min_interval=self.min_refresh_interval,
                 max_per_day=self.max_replays_per_day, quota_timezone=self.settings.quota_timezone,
@@ -401,8 +402,8 @@ def missing_columns(candidate: Candidate) -> set[str]:
     >>> missing_columns(Candidate("k", None, False, True))
     set()
     """
-    result = (candidate.record or {}).get("result") or {}
-    return set(result.get("missing") or ())
+    result = candidate.record.result if candidate.record is not None else None
+    return set(result.missing) if result is not None else set()
 
 
 def job_table(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -418,21 +419,22 @@ def job_table(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     import pandas as pd
 
     rows = []
-    for r in sorted(records, key=lambda r: (r.get("date", ""), r.get("key", ""))):
-        result = r.get("result") or {}
+    typed = (JobRecord.from_json(r) for r in records)
+    for r in sorted(typed, key=lambda r: (r.date or "", r.key)):
+        result = r.result or DayResult()
         rows.append(
             {
-                "date": r.get("date"),
-                "job_id": r.get("job_id"),
-                "status": r.get("status"),
-                "pending": bool(r.get("pending")),
-                "filters": str(r.get("filters") or "whole day"),
-                "format": r.get("result_format"),
-                "submitted_at": r.get("submitted_at"),
-                "fetched_at": result.get("fetched_at"),
-                "final": bool(result.get("final")),
-                "rows": result.get("rows"),
-                "replays": r.get("replays", 0),
+                "date": r.date,
+                "job_id": r.job_id,
+                "status": r.status,
+                "pending": r.pending,
+                "filters": str(r.filters or "whole day"),
+                "format": r.result_format,
+                "submitted_at": r.submitted_at,
+                "fetched_at": result.fetched_at,
+                "final": result.final,
+                "rows": result.rows,
+                "replays": r.replays,
             }
         )
     return pd.DataFrame(rows, columns=list(_JOB_COLUMNS))

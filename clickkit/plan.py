@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from clickkit.records import JobRecord
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -177,8 +179,8 @@ class Candidate:
     ----------
     key : str
         The request key.
-    record : mapping or None
-        Its job record, if any.
+    record : JobRecord or None
+        Its job record, if any (a stored JSON object is read into one).
     has_frame : bool
         Whether its day frame file exists.
     whole_day : bool
@@ -186,9 +188,13 @@ class Candidate:
     """
 
     key: str
-    record: Mapping[str, Any] | None
+    record: JobRecord | None
     has_frame: bool
     whole_day: bool
+
+    def __post_init__(self) -> None:
+        # A stored JSON object is read once, here.
+        object.__setattr__(self, "record", JobRecord.of(self.record))
 
 
 @dataclass(frozen=True)
@@ -489,7 +495,7 @@ def _html_table(title: str, rows: Sequence[tuple[str, str]]) -> str:
 
 
 def replay_refusal(
-    record: Mapping[str, Any],
+    record: JobRecord | Mapping[str, Any],
     now: dt.datetime,
     *,
     min_interval: dt.timedelta,
@@ -509,11 +515,12 @@ def replay_refusal(
     >>> replay_refusal(record, now, min_interval=dt.timedelta(hours=1), max_per_day=3)
     'it was exported or replayed 3 min ago; the next replay may run from 2026-10-02 04:57 UTC'
     """
-    if record.get("pending"):
+    record = JobRecord.of(record)
+    if record.pending:
         return "its job has not finished yet"
-    last = record.get("requested_at") or record.get("last_replay_at") or record.get("submitted_at")
+    last = record.last_run_at
     if last:
-        elapsed = now - dt.datetime.fromisoformat(last)
+        elapsed = now - last
         if elapsed < min_interval:
             ready = (now + (min_interval - elapsed)).astimezone(dt.UTC)
             return (
@@ -521,7 +528,7 @@ def replay_refusal(
                 f"from {ready:%Y-%m-%d %H:%M} UTC"
             )
     today = quota_day(now, quota_timezone).isoformat()
-    done = int((record.get("replays_by_day") or {}).get(today, 0))
+    done = record.replays_by_day.get(today, 0)
     if done >= max_per_day:
         return f"it was already replayed {done} times today (the limit is {max_per_day})"
     return None
@@ -543,7 +550,7 @@ def plan_day(
     *,
     final: bool,
     export_whole_day: bool,
-    guard: Callable[[Mapping[str, Any]], str | None] | None = None,
+    guard: Callable[[JobRecord], str | None] | None = None,
 ) -> DayPlan:
     """Decide one day from the cached candidates (best first).
 
@@ -556,26 +563,24 @@ def plan_day(
     while the quota does not allow that.
     """
     for c in candidates:
-        record = c.record or {}
-        result = record.get("result") or {}
-        job_id = record.get("job_id")
-        if not job_id:
+        record = c.record
+        if record is None or not record.job_id:
             continue
-        pending = record.get("pending")
-        data_final = bool(result.get("final"))
-        if result and c.has_frame and not pending:
+        job_id, pending, result = record.job_id, record.pending, record.result
+        data_final = result is not None and result.final
+        if result is not None and c.has_frame and not pending:
             if data_final or not final:
                 note = "" if data_final else "provisional (day still open)"
                 return DayPlan(
                     day, "cache", c.key, job_id, final, c.whole_day, note, not data_final
                 )
-            if record.get("job_gone"):
+            if record.job_gone:
                 return DayPlan(
                     day, "export", export_key, None, final, export_whole_day,
                     "provisional copy's job is gone: exported again", False, c.key,
                 )  # fmt: skip
             refusal = guard(record) if guard is not None else None
-            if refusal is None and not record.get("final_replay"):
+            if refusal is None and not record.final_replay:
                 return DayPlan(
                     day, "replay", c.key, job_id, final, c.whole_day,
                     "day closed since the provisional fetch: replay once",

@@ -22,6 +22,7 @@ from typing import Any
 from clickkit._version import __version__
 from clickkit.errors import ProvisionalDataWarning
 from clickkit.plan import Plan, Request
+from clickkit.records import DayResult, JobRecord
 
 __all__ = ["build_provenance", "warn_about"]
 
@@ -30,7 +31,7 @@ def build_provenance(
     plan: Plan,
     req: Request,
     *,
-    records: Mapping[str, Mapping[str, Any] | None],
+    records: Mapping[str, JobRecord | Mapping[str, Any] | None],
     sources: Mapping[str, str],
     spent: Mapping[str, int],
     account_sid: str,
@@ -49,9 +50,9 @@ def build_provenance(
     """
     days = []
     for day_plan in sorted(plan.days, key=lambda d: d.date):
-        record = records.get(day_plan.key) or {}
-        result = record.get("result") or {}
-        in_day = result.get("rows")
+        record = JobRecord.of(records.get(day_plan.key)) or JobRecord(day_plan.key)
+        result = record.result or DayResult()
+        in_day = result.rows
         if returned is not None:
             rows = returned.get(day_plan.date)
         else:
@@ -61,16 +62,16 @@ def build_provenance(
             {
                 "date": day_plan.date.isoformat(),
                 "source": sources.get(day_plan.key, "cache"),
-                "job_id": record.get("job_id"),
-                "fetched_at": result.get("fetched_at"),
-                "final": bool(result.get("final")),
+                "job_id": record.job_id,
+                "fetched_at": result.fetched_at,
+                "final": result.final,
                 # Rows this frame has for the day (after the filters), and the day file's.
                 "rows": rows,
                 "rows_in_day": in_day,
                 "whole_day": day_plan.whole_day,
-                "replays": int(record.get("replays") or 0),
-                "result_format": record.get("result_format"),
-                "content_hash": result.get("content_hash"),
+                "replays": record.replays,
+                "result_format": record.result_format,
+                "content_hash": result.content_hash,
             }
         )
     return {

@@ -23,6 +23,7 @@ from clickkit import frames, schema
 from clickkit.errors import RefreshRefused
 from clickkit.fetch import local_filters, progress_bar
 from clickkit.plan import DayPlan, Request, is_final, replay_refusal
+from clickkit.records import JobRecord
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +38,7 @@ _BUSY = ("QUEUED", "RUNNING", "ERROR")
 
 def refresh_refusal(
     day: dt.date,
-    record: Mapping[str, Any],
+    record: JobRecord | Mapping[str, Any],
     status: str | None,
     now: dt.datetime,
     *,
@@ -70,8 +71,10 @@ def refresh_refusal(
             f"the job for {day} is {status}; a replay now would be refused. "
             "Wait for it to finish (clicks() resumes it)."
         )
+    record = JobRecord.of(record)
     if status is not None:
-        record = {**record, "pending": False}  # finished: the next clicks() call ingests it
+        # Finished: the next clicks() call ingests it.
+        record = dataclasses.replace(record, pending=False)
     refusal = replay_refusal(
         record, now, min_interval=min_interval, max_per_day=max_per_day,
         quota_timezone=quota_timezone,
@@ -81,7 +84,7 @@ def refresh_refusal(
             f"{day} is not replayed: {refusal}. impact.com asks not to replay right "
             "after a run, nor many times a day (min_refresh_interval, max_replays_per_day)."
         )
-    if (record.get("result") or {}).get("final") and not force:
+    if record.result is not None and record.result.final and not force:
         return (
             f"{day} was already final when it was fetched, so a replay cannot change "
             "it. Pass force=True to replay it anyway (for example after impact.com "
@@ -108,7 +111,7 @@ def refresh(
         Nothing is cached for the day, or :func:`refresh_refusal` gives a reason.
     """
     day = req.start
-    candidates = [c for c in loader.candidates(day, req) if c.record and c.record.get("job_id")]
+    candidates = [c for c in loader.candidates(day, req) if c.record and c.record.job_id]
     if not candidates:
         raise RefreshRefused(
             f"nothing is cached for {day}: load it with clicks() first (a refresh "
@@ -116,8 +119,9 @@ def refresh(
         )
     before = loader.ledger.calls()
     chosen = candidates[0]
-    key, record = chosen.key, dict(chosen.record or {})
-    status = loader.api.get_job(record["job_id"]).status if record.get("pending") else None
+    key, record = chosen.key, chosen.record
+    assert record is not None and record.job_id  # the candidates above have one
+    status = loader.api.get_job(record.job_id).status if record.pending else None
     refusal = refresh_refusal(
         day, record, status, loader.now(), force=force,
         min_interval=loader.min_refresh_interval, max_per_day=loader.max_replays_per_day,
@@ -136,7 +140,7 @@ def refresh(
         table = schema.filter_table(table, **local_filters(req.filters))
     frame = frames.user_frame(table, settings.timezone)
     # The same provenance as clicks() gives, for the one replayed day.
-    day_plan = DayPlan(day, "replay", key, record.get("job_id"), True, chosen.whole_day)
+    day_plan = DayPlan(day, "replay", key, record.job_id, True, chosen.whole_day)
     plan = dataclasses.replace(loader.plan(req, "all"), days=(day_plan,))
     spent = loader.ledger.calls() - before
     frame.attrs["clickkit"] = loader.provenance(
