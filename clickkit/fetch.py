@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
@@ -29,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from clickkit import jobs, schema
 from clickkit.api import Downloaded, ImpactApi, Job
-from clickkit.cache import CacheBackend
+from clickkit.cache import Cache, CacheBackend
 from clickkit.errors import (
     ApiError,
     CacheError,
@@ -93,6 +94,10 @@ class Fetcher:
     #: Set once the offsets the API sends contradict ``settings.timezone``: from then on
     #: no day is marked final.
     zone_conflict: str | None = field(default=None, init=False)
+    #: While several jobs are waited for: stores day files in the background (see
+    #: :meth:`wait`), so the next result downloads while the previous one is written.
+    _writer: concurrent.futures.ThreadPoolExecutor | None = field(default=None, init=False)
+    _writes: list[concurrent.futures.Future[None]] = field(default_factory=list, init=False)
 
     def _record(
         self, day_plan: DayPlan, req: Request, job_id: str, status: str, at: dt.datetime
@@ -323,14 +328,16 @@ class Fetcher:
             else {job_id for job_id, key in by_job.items() if key in set(immediate)}
         )
         waiter = jobs.Waiter(waker=self.postback, **self.waiter_options)
-        results = waiter.wait(
-            by_job,
-            check,
-            timeout=self.wait_timeout if timeout is None else timeout,
-            immediate=first,
-            on_round=on_round,
-            survey=survey,
-        )
+        # A team cache uploads each day and renews its claims: it stores inline, as before.
+        with self._background_writes(len(by_job) > 1 and isinstance(self.cache, Cache)):
+            results = waiter.wait(
+                by_job,
+                check,
+                timeout=self.wait_timeout if timeout is None else timeout,
+                immediate=first,
+                on_round=on_round,
+                survey=survey,
+            )
         lost = [job_id for job_id, c in results.items() if c.state == "lost"]
         if lost:
             raise JobLost(
@@ -350,6 +357,39 @@ class Fetcher:
                 "contact its support with these job ids, or call again later to retry.",
                 job_ids=failed,
             )
+
+    @contextlib.contextmanager
+    def _background_writes(self, enabled: bool) -> Iterator[None]:
+        """Store verified results on a writer thread while the body runs; wait for them.
+
+        Writing a day file (Parquet encoding, fsync) overlaps the next job's download and
+        parse. Each write holds its request key's lock, taken before the download, until
+        the job record is closed, exactly as when it is done inline. On leaving, every
+        write has finished; the first that failed raises (after the body's own error, if
+        any, which is raised instead), and the days stored meanwhile stay stored.
+        """
+        if not enabled or self._writer is not None:
+            yield
+            return
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, "clickkit-write")
+        try:
+            yield
+        except BaseException:
+            self._finish_writes(raise_first=False)
+            raise
+        self._finish_writes(raise_first=True)
+
+    def _finish_writes(self, *, raise_first: bool) -> None:
+        """Wait for the background writes; raise the first failure, or log them all."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)
+        writes, self._writes = self._writes, []
+        errors = [e for e in (w.exception() for w in writes) if e is not None]
+        for error in errors[1:] if raise_first else errors:
+            log.warning("storing a result failed: %s", error)
+        if errors and raise_first:
+            raise errors[0]
 
     def _survey(self, jobs_keys: Mapping[str, str]) -> dict[str, Job] | None:
         """The outstanding jobs as one ``GET Jobs`` list shows them (by id), or ``None``.
@@ -389,54 +429,78 @@ class Fetcher:
         unfinished needs no call of its own, and a replayed job is judged on it instead
         of asking ``Jobs/{id}`` again.
         """
-        with self.cache.lock(key):
-            record = self.cache.job(key) or {}
-            if record.get("job_id") != job_id:
-                return jobs.Check("done")
-            if not record.get("pending") and self.cache.day_path(key).exists():
-                return jobs.Check("done")  # another process finished it
-            if (
-                listed is not None
-                and listed.status not in _TERMINAL
-                and not record.get("awaiting_replay")
-            ):
-                return self._not_ready(key, record, listed)  # still queued/running
-            known: Job | None = None
-            try:
-                if record.get("awaiting_replay"):
-                    # Download may still serve the previous run's file: ask the job first.
-                    known = listed if listed is not None else self.api.get_job(job_id)
-                    self._note_job_zone(known)
-                    if known.status in _TERMINAL and not _new_run(known, record):
-                        return jobs.Check("pending", known)  # still the previous run
-                    if known.status not in _TERMINAL and not record.get("replay_started"):
-                        record = self.cache.update_job(key, replay_started=True)
-                    if known.status != "COMPLETED":
-                        return self._not_ready(key, record, known)
-                outcome = jobs.fetch_result(self.api, job_id, self.cache.download_path(key))
-            except NotFoundError:
-                # The API no longer knows the job (Jobs/{id} is 404): forget it so the day
-                # can be planned as a new export.
-                log.warning("job %s for %s is unknown to the API", job_id, record.get("date"))
-                self.cache.drop_job(key)
-                return jobs.Check("lost")
-            if isinstance(outcome, jobs.ResultGone):
-                # The job is known but its result is not (past retention): replay it,
-                # never export the same parameters again.
-                log.warning("the result of job %s is gone; replaying the job", job_id)
-                return self._not_ready(key, record, outcome.job, result_gone=True)
-            if isinstance(outcome, Job):
-                return self._not_ready(key, record, outcome)
-            try:
-                table = self._verified_table(key, record, outcome, known)
-            except DownloadError as exc:
-                failures[job_id] += 1
-                if failures[job_id] >= 4:
-                    raise
-                log.info("download of job %s refused (%s); fetching it again", job_id, exc)
-                return jobs.Check("pending")
-            self._ingest(key, record, table, outcome)
+        with contextlib.ExitStack() as held:
+            held.enter_context(self.cache.lock(key))
+            return self._check_locked(key, job_id, failures, listed, held)
+
+    def _check_locked(
+        self,
+        key: str,
+        job_id: str,
+        failures: collections.Counter[str],
+        listed: Job | None,
+        held: contextlib.ExitStack,
+    ) -> jobs.Check:
+        """:meth:`_check` under the key's lock (``held``, which a background write takes)."""
+        record = self.cache.job(key) or {}
+        if record.get("job_id") != job_id:
             return jobs.Check("done")
+        if not record.get("pending") and self.cache.day_path(key).exists():
+            return jobs.Check("done")  # another process finished it
+        if (
+            listed is not None
+            and listed.status not in _TERMINAL
+            and not record.get("awaiting_replay")
+        ):
+            return self._not_ready(key, record, listed)  # still queued/running
+        known: Job | None = None
+        try:
+            if record.get("awaiting_replay"):
+                # Download may still serve the previous run's file: ask the job first.
+                known = listed if listed is not None else self.api.get_job(job_id)
+                self._note_job_zone(known)
+                if known.status in _TERMINAL and not _new_run(known, record):
+                    return jobs.Check("pending", known)  # still the previous run
+                if known.status not in _TERMINAL and not record.get("replay_started"):
+                    record = self.cache.update_job(key, replay_started=True)
+                if known.status != "COMPLETED":
+                    return self._not_ready(key, record, known)
+            outcome = jobs.fetch_result(self.api, job_id, self.cache.download_path(key))
+        except NotFoundError:
+            # The API no longer knows the job (Jobs/{id} is 404): forget it so the day
+            # can be planned as a new export.
+            log.warning("job %s for %s is unknown to the API", job_id, record.get("date"))
+            self.cache.drop_job(key)
+            return jobs.Check("lost")
+        if isinstance(outcome, jobs.ResultGone):
+            # The job is known but its result is not (past retention): replay it,
+            # never export the same parameters again.
+            log.warning("the result of job %s is gone; replaying the job", job_id)
+            return self._not_ready(key, record, outcome.job, result_gone=True)
+        if isinstance(outcome, Job):
+            return self._not_ready(key, record, outcome)
+        try:
+            table = self._verified_table(key, record, outcome, known)
+        except DownloadError as exc:
+            failures[job_id] += 1
+            if failures[job_id] >= 4:
+                raise
+            log.info("download of job %s refused (%s); fetching it again", job_id, exc)
+            return jobs.Check("pending")
+        result = self._result(key, record, table, outcome)
+        if self._writer is None:
+            self._ingest(key, record, table, outcome, result)
+        else:
+            lock = held.pop_all()  # released by the writer once the record is closed
+            try:
+                write = self._writer.submit(
+                    self._ingest_and_release, lock, key, record, table, outcome, result
+                )
+            except BaseException:
+                lock.close()
+                raise
+            self._writes.append(write)
+        return jobs.Check("done")
 
     def _not_ready(
         self, key: str, record: Mapping[str, Any], job: Job, *, result_gone: bool = False
@@ -498,10 +562,10 @@ class Fetcher:
         _remove(paths[1:])
         return table
 
-    def _ingest(
+    def _result(
         self, key: str, record: Mapping[str, Any], table: pa.Table, file: Downloaded
-    ) -> None:
-        """Store the verified table as the day frame and close the job record."""
+    ) -> dict[str, Any]:
+        """What the job record says of a verified result (finality, missing columns)."""
         day = dt.date.fromisoformat(record["date"])
         asked = record.get("requested_at") or record.get("submitted_at")
         produced_at = dt.datetime.fromisoformat(asked) if asked else self.now()
@@ -517,6 +581,17 @@ class Fetcher:
             "produced_at": produced_at.isoformat(),
             "checksum": file.checksum,
         }
+        return result
+
+    def _ingest(
+        self,
+        key: str,
+        record: Mapping[str, Any],
+        table: pa.Table,
+        file: Downloaded,
+        result: Mapping[str, Any],
+    ) -> None:
+        """Store the verified table as the day frame and close the job record."""
         meta = self.cache.write_day(key, table, record={**record, "result": result})
         self.cache.update_job(
             key,
@@ -527,6 +602,19 @@ class Fetcher:
         )
         with contextlib.suppress(OSError):
             file.path.unlink()
+
+    def _ingest_and_release(
+        self,
+        lock: contextlib.ExitStack,
+        key: str,
+        record: Mapping[str, Any],
+        table: pa.Table,
+        file: Downloaded,
+        result: Mapping[str, Any],
+    ) -> None:
+        """:meth:`_ingest` on the writer thread, then release the key's lock."""
+        with lock:
+            self._ingest(key, record, table, file, result)
 
     # -- the account's time zone, as the API's own offsets show it ---------------------
 
