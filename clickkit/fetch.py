@@ -43,6 +43,7 @@ from clickkit.errors import (
     TimezoneMismatchWarning,
 )
 from clickkit.plan import DayPlan, Filters, Plan, Request, is_final, quota_day
+from clickkit.records import JobRecord
 from clickkit.settings import Settings
 
 if TYPE_CHECKING:
@@ -99,9 +100,10 @@ class Fetcher:
     _writer: concurrent.futures.ThreadPoolExecutor | None = field(default=None, init=False)
     _writes: list[concurrent.futures.Future[None]] = field(default_factory=list, init=False)
 
-    def _record(
+    def export_record(
         self, day_plan: DayPlan, req: Request, job_id: str, status: str, at: dt.datetime
-    ) -> dict:
+    ) -> dict[str, Any]:
+        """The job record of a day just exported as ``job_id`` (stored as it is)."""
         filters = Filters() if day_plan.whole_day else req.filters
         return {
             "key": day_plan.key,
@@ -121,10 +123,13 @@ class Fetcher:
             "failed_replays": 0,
         }
 
+    def _record_of(self, key: str) -> JobRecord:
+        """The job record of ``key`` as the cache holds it now (empty when there is none)."""
+        return JobRecord.from_json(self.cache.job(key) or {"key": key})
+
     def _submit(self, day_plan: DayPlan, req: Request) -> None:
         with self.cache.lock(day_plan.key) as claim:
-            existing = self.cache.job(day_plan.key)
-            if existing and existing.get("job_id") and not existing.get("job_gone"):
+            if self._record_of(day_plan.key).exported:
                 # Another process submitted it meanwhile: this reservation is not needed.
                 if self.on_export is not None:
                     self.on_export(day_plan.key)
@@ -139,7 +144,7 @@ class Fetcher:
                 else:
                     job_id, status = self._send_export(day_plan, params, asked_at)
                 # The job id is stored before anything else can go wrong.
-                record = self._record(day_plan, req, job_id, status, asked_at)
+                record = self.export_record(day_plan, req, job_id, status, asked_at)
                 self.cache.put_job(day_plan.key, record)
             finally:
                 # Only now: until the record is there, the reservation is what tells
@@ -214,9 +219,9 @@ class Fetcher:
 
     def replay(self, key: str, *, final_replay: bool = False, count_failure: bool = False) -> Job:
         """Replay the job of ``key`` and mark the record as waiting for the new run."""
-        record = self.cache.job(key) or {}
+        record = self._record_of(key)
         asked_at = self.now()
-        job = jobs.replay(self.api, record["job_id"])
+        job = jobs.replay(self.api, str(record.job_id))
         self._note_job_zone(job)
         # The answer may still describe the previous run (COMPLETED, old dates): only a
         # run completed after this baseline is accepted as the replayed result.
@@ -224,7 +229,6 @@ class Fetcher:
         if job.status in _TERMINAL:
             baseline = _run_end(job) or asked_at
         today = quota_day(asked_at, self.settings.quota_timezone).isoformat()
-        by_day = record.get("replays_by_day") or {}
         changes: dict[str, Any] = {
             "pending": True,
             "awaiting_replay": True,
@@ -233,16 +237,16 @@ class Fetcher:
             "status": job.status or "QUEUED",
             "requested_at": asked_at.isoformat(),
             "last_replay_at": asked_at.isoformat(),
-            "replays": int(record.get("replays", 0)) + 1,
-            "replays_by_day": {today: int(by_day.get(today, 0)) + 1},
+            "replays": record.replays + 1,
+            "replays_by_day": {today: record.replays_by_day.get(today, 0) + 1},
             "source": "replay",
         }
         if final_replay:
             changes["final_replay"] = True
         if count_failure:
-            changes["failed_replays"] = int(record.get("failed_replays", 0)) + 1
+            changes["failed_replays"] = record.failed_replays + 1
         self.cache.update_job(key, **changes)
-        log.info("replayed job %s (%s)", record["job_id"], record.get("date"))
+        log.info("replayed job %s (%s)", record.job_id, record.date)
         return job
 
     def execute(self, plan: Plan, req: Request, bar: Any, timeout: float | None) -> dict[str, str]:
@@ -255,14 +259,14 @@ class Fetcher:
                 sources[day_plan.key] = "export"
             elif day_plan.action == "replay":
                 with self.cache.lock(day_plan.key):
-                    record = self.cache.job(day_plan.key) or {}
-                    if not record.get("pending") and not record.get("final_replay"):
+                    record = self._record_of(day_plan.key)
+                    if not record.pending and not record.final_replay:
                         try:
                             self.replay(day_plan.key, final_replay=True)
                         except NotFoundError:
                             log.warning(
                                 "job %s for %s is gone; its provisional day is exported again",
-                                record.get("job_id"), day_plan.date,
+                                record.job_id, day_plan.date,
                             )  # fmt: skip
                             self.cache.update_job(day_plan.key, job_gone=True)
                             gone.append(day_plan)
@@ -295,12 +299,10 @@ class Fetcher:
         by_job: dict[str, str] = {}
         dates: dict[str, str] = {}
         for key in keys:
-            record = self.cache.job(key) or {}
-            if record.get("job_id") and (
-                record.get("pending") or not self.cache.day_path(key).exists()
-            ):
-                by_job[record["job_id"]] = key
-                dates[record["job_id"]] = str(record.get("date", ""))
+            record = self._record_of(key)
+            if record.job_id and (record.pending or not self.cache.day_path(key).exists()):
+                by_job[record.job_id] = key
+                dates[record.job_id] = record.date or ""
             else:
                 bar.update(1)
         if not by_job:
@@ -402,7 +404,7 @@ class Fetcher:
         zone = ZoneInfo(self.settings.timezone)
         submitted = []
         for key in jobs_keys.values():
-            raw = (self.cache.job(key) or {}).get("submitted_at")
+            raw = self._record_of(key).submitted_at
             with contextlib.suppress(TypeError, ValueError):
                 submitted.append(dt.datetime.fromisoformat(raw))
         if not submitted:
@@ -442,34 +444,32 @@ class Fetcher:
         held: contextlib.ExitStack,
     ) -> jobs.Check:
         """:meth:`_check` under the key's lock (``held``, which a background write takes)."""
-        record = self.cache.job(key) or {}
-        if record.get("job_id") != job_id:
+        stored = self.cache.job(key) or {"key": key}
+        record = JobRecord.from_json(stored)
+        if record.job_id != job_id:
             return jobs.Check("done")
-        if not record.get("pending") and self.cache.day_path(key).exists():
+        if not record.pending and self.cache.day_path(key).exists():
             return jobs.Check("done")  # another process finished it
-        if (
-            listed is not None
-            and listed.status not in _TERMINAL
-            and not record.get("awaiting_replay")
-        ):
+        if listed is not None and listed.status not in _TERMINAL and not record.awaiting_replay:
             return self._not_ready(key, record, listed)  # still queued/running
         known: Job | None = None
         try:
-            if record.get("awaiting_replay"):
+            if record.awaiting_replay:
                 # Download may still serve the previous run's file: ask the job first.
                 known = listed if listed is not None else self.api.get_job(job_id)
                 self._note_job_zone(known)
                 if known.status in _TERMINAL and not _new_run(known, record):
                     return jobs.Check("pending", known)  # still the previous run
-                if known.status not in _TERMINAL and not record.get("replay_started"):
-                    record = self.cache.update_job(key, replay_started=True)
+                if known.status not in _TERMINAL and not record.replay_started:
+                    stored = self.cache.update_job(key, replay_started=True)
+                    record = JobRecord.from_json(stored)
                 if known.status != "COMPLETED":
                     return self._not_ready(key, record, known)
             outcome = jobs.fetch_result(self.api, job_id, self.cache.download_path(key))
         except NotFoundError:
             # The API no longer knows the job (Jobs/{id} is 404): forget it so the day
             # can be planned as a new export.
-            log.warning("job %s for %s is unknown to the API", job_id, record.get("date"))
+            log.warning("job %s for %s is unknown to the API", job_id, record.date)
             self.cache.drop_job(key)
             return jobs.Check("lost")
         if isinstance(outcome, jobs.ResultGone):
@@ -487,14 +487,14 @@ class Fetcher:
                 raise
             log.info("download of job %s refused (%s); fetching it again", job_id, exc)
             return jobs.Check("pending")
-        result = self._result(key, record, table, outcome)
+        result = self._result(record, table, outcome)
         if self._writer is None:
-            self._ingest(key, record, table, outcome, result)
+            self._ingest(key, stored, table, outcome, result)
         else:
             lock = held.pop_all()  # released by the writer once the record is closed
             try:
                 write = self._writer.submit(
-                    self._ingest_and_release, lock, key, record, table, outcome, result
+                    self._ingest_and_release, lock, key, stored, table, outcome, result
                 )
             except BaseException:
                 lock.close()
@@ -503,22 +503,22 @@ class Fetcher:
         return jobs.Check("done")
 
     def _not_ready(
-        self, key: str, record: Mapping[str, Any], job: Job, *, result_gone: bool = False
+        self, key: str, record: JobRecord, job: Job, *, result_gone: bool = False
     ) -> jobs.Check:
         if result_gone or job.status in ("FAILED", "CANCELLED"):
-            if int(record.get("failed_replays", 0)) >= self.max_failed_replays:
+            if record.failed_replays >= self.max_failed_replays:
                 self.cache.update_job(key, status=job.status)
                 return jobs.Check("failed", job)
             if not result_gone:
                 log.warning("job %s ended %s; replaying it", job.id, job.status)
             self.replay(key, count_failure=True)
             return jobs.Check("pending", job)
-        if job.status and job.status != record.get("status"):
+        if job.status and job.status != record.status:
             self.cache.update_job(key, status=job.status)
         return jobs.Check("pending", job)
 
     def _verified_table(
-        self, key: str, record: Mapping[str, Any], first: Downloaded, known: Job | None
+        self, key: str, record: JobRecord, first: Downloaded, known: Job | None
     ) -> pa.Table:
         """The whole result as a table, or DownloadError when it is not whole.
 
@@ -526,7 +526,7 @@ class Fetcher:
         result names (``@total``) or, when the size could not be checked on the wire,
         against the job's ``RecordsProcessed``.
         """
-        job_id = str(record["job_id"])
+        job_id = str(record.job_id)
         paths = [first.path]
         try:
             for page in range(2, (first.numpages or 1) + 1):
@@ -541,7 +541,7 @@ class Fetcher:
                 expected = known.records_processed
             if first.size == 0 and expected != 0:
                 raise DownloadError("the result arrived empty (a CSV has a header at least)")
-            fmt = record.get("result_format")
+            fmt = record.result_format
             zone = self.settings.timezone
             if first.size == 0:
                 table = schema.empty_table()  # the job itself reports no rows
@@ -562,12 +562,10 @@ class Fetcher:
         _remove(paths[1:])
         return table
 
-    def _result(
-        self, key: str, record: Mapping[str, Any], table: pa.Table, file: Downloaded
-    ) -> dict[str, Any]:
+    def _result(self, record: JobRecord, table: pa.Table, file: Downloaded) -> dict[str, Any]:
         """What the job record says of a verified result (finality, missing columns)."""
-        day = dt.date.fromisoformat(record["date"])
-        asked = record.get("requested_at") or record.get("submitted_at")
+        day = dt.date.fromisoformat(str(record.date))
+        asked = record.requested_at or record.submitted_at
         produced_at = dt.datetime.fromisoformat(asked) if asked else self.now()
         self._note_table_zone(table, day)
         final = self.zone_conflict is None and is_final(
@@ -718,8 +716,8 @@ class Fetcher:
         """
         damaged = []
         for day_plan in plan.days:
-            record = self.cache.job(day_plan.key) or {}
-            expected = (record.get("result") or {}).get("size")
+            result = self._record_of(day_plan.key).result
+            expected = result.size if result is not None else None
             if remote:
                 # Raises BucketUnreachable; the caller then reads through the mirror.
                 size = self.cache.day_object_size(day_plan.key)  # type: ignore[attr-defined]
@@ -780,14 +778,14 @@ def _run_end(job: Job) -> dt.datetime | None:
     )
 
 
-def _new_run(job: Job, record: Mapping[str, Any]) -> bool:
+def _new_run(job: Job, record: JobRecord) -> bool:
     """Whether a finished ``job`` is the run the record's replay asked for.
 
     A replayed job may go on describing its previous run for a while: only a run seen
     queued or running since, or one that ended after the previous run did, is new.
     """
-    baseline = record.get("replay_baseline")
-    if not baseline or record.get("replay_started"):
+    baseline = record.replay_baseline
+    if not baseline or record.replay_started:
         return True
     end = _run_end(job)
     return end is not None and end > dt.datetime.fromisoformat(baseline)

@@ -319,7 +319,7 @@ class Loader:
         """
         day_plan = DayPlan(day, "export", self.key(day, Filters(), "CSV"), None, False, True)
         req = Request(day, day, Filters(), "day", "CSV")
-        record = self.fetcher()._record(day_plan, req, job_id, "QUEUED", self.now())
+        record = self.fetcher().export_record(day_plan, req, job_id, "QUEUED", self.now())
         self.cache.put_job(day_plan.key, record)
 
     def known_jobs(self, *, check: bool = False) -> list[dict[str, Any]]:
