@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from clickkit import accessor, schema
 from clickkit._optional import import_optional
 from clickkit.errors import CacheError
-from clickkit.fetch import local_filters
+from clickkit.executor import local_filters
 
 if TYPE_CHECKING:
     import dask.dataframe

@@ -4,7 +4,7 @@ A :class:`Loader` holds everything ``Client.clicks()`` needs between checking it
 arguments and handing back a frame. :meth:`~Loader.plan` is the free dry run: what the
 cache holds for each day (:meth:`~Loader.candidates`) and what the quota allows, as a
 :class:`~clickkit.plan.Plan`. :meth:`~Loader.carry_out` reserves the plan's exports in
-the ledger, lets a :class:`~clickkit.fetch.Fetcher` submit, wait and ingest, and plans
+the ledger, lets an :class:`~clickkit.executor.Executor` submit, wait and ingest, and plans
 again when the answers show work no earlier plan could see; it returns the last plan
 and the source of each day. :meth:`~Loader.read` and :meth:`~Loader.dask_frame` then
 read the carried-out days, and :meth:`~Loader.provenance` says where each came from.
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from clickkit import inputs, schema
 from clickkit.cache import request_key
 from clickkit.errors import JobLost
-from clickkit.fetch import Fetcher, filter_columns, progress_bar
+from clickkit.executor import Executor, filter_columns, progress_bar
 from clickkit.plan import (
     Candidate,
     DayPlan,
@@ -93,7 +93,7 @@ class Loader:
     waiter_options : mapping
         ``poll_initial``, ``poll_max``, ``safety_interval`` for the job waiter.
     postback, wait_timeout, max_failed_replays
-        Passed to each :class:`~clickkit.fetch.Fetcher`.
+        Passed to each :class:`~clickkit.executor.Executor`.
     min_refresh_interval, max_replays_per_day
         The replay guards (see :func:`clickkit.plan.replay_refusal`).
 
@@ -127,9 +127,9 @@ class Loader:
 
         return self.now().astimezone(ZoneInfo(self.settings.timezone)).date()
 
-    def fetcher(self) -> Fetcher:
-        """A Fetcher with the current options (cheap; made per call)."""
-        return Fetcher(
+    def executor(self) -> Executor:
+        """An Executor with the current options (cheap; made per call)."""
+        return Executor(
             api=self.api,
             cache=self.cache,
             account_sid=self.account_sid,
@@ -298,7 +298,7 @@ class Loader:
                     self.ledger.reserved(plan, fetch, reserve=reserve) as plan,
                     progress_bar(len(plan.days), busy) as bar,
                 ):
-                    done = self.fetcher().execute(plan, req, bar, timeout)
+                    done = self.executor().execute(plan, req, bar, timeout)
             except JobLost as lost:
                 # Jobs the API forgot: their days are planned again (at most twice).
                 if attempt == _ROUNDS - 1:
@@ -319,7 +319,7 @@ class Loader:
         """
         day_plan = DayPlan(day, "export", self.key(day, Filters(), "CSV"), None, False, True)
         req = Request(day, day, Filters(), "day", "CSV")
-        record = self.fetcher().export_record(day_plan, req, job_id, "QUEUED", self.now())
+        record = self.executor().export_record(day_plan, req, job_id, "QUEUED", self.now())
         self.cache.put_job(day_plan.key, record)
 
     def known_jobs(self, *, check: bool = False) -> list[dict[str, Any]]:
@@ -341,7 +341,7 @@ class Loader:
 
         Damaged day files are fetched again through their jobs first.
         """
-        tables = self.fetcher().load_days(plan, req, timeout)
+        tables = self.executor().load_days(plan, req, timeout)
         # load_days gives one table per day, in date order.
         dates = sorted(d.date for d in plan.days)
         rows = {day: table.num_rows for day, table in zip(dates, tables, strict=True)}
@@ -359,7 +359,7 @@ class Loader:
 
         if isinstance(self.cache, SharedCache):
             try:
-                self.fetcher().ensure_days(plan, timeout, remote=True)
+                self.executor().ensure_days(plan, timeout, remote=True)
                 objects = {d.date: self.cache.day_object(d.key) for d in plan.days}
                 return dask_frame(
                     objects, req.filters, self.settings.timezone, store=self.cache.arrow_s3()
@@ -367,7 +367,7 @@ class Loader:
             except BucketUnreachable as exc:
                 log.warning("%s; the Dask frame reads the days from the local mirror %s",
                             str(exc).rstrip("."), self.cache.root)  # fmt: skip
-        self.fetcher().ensure_days(plan, timeout)
+        self.executor().ensure_days(plan, timeout)
         files = {d.date: self.cache.day_path(d.key) for d in plan.days}
         return dask_frame(files, req.filters, self.settings.timezone)
 

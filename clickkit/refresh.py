@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from clickkit import frames, schema
 from clickkit.errors import RefreshRefused
-from clickkit.fetch import local_filters, progress_bar
+from clickkit.executor import local_filters, progress_bar
 from clickkit.plan import DayPlan, Request, is_final, replay_refusal
 from clickkit.records import JobRecord
 
@@ -132,9 +132,9 @@ def refresh(
     settings = loader.settings
     with loader.cache.lock(key):
         final = is_final(day, loader.now(), settings.timezone, settings.settle_delay)
-        loader.fetcher().replay(key, final_replay=final)
+        loader.executor().replay(key, final_replay=final)
     with progress_bar(1, progress) as bar:
-        loader.fetcher().wait([key], bar, timeout)
+        loader.executor().wait([key], bar, timeout)
     table = loader.cache.read_day(key, loader.cache.job(key))
     if chosen.whole_day and not req.filters.is_empty:
         table = schema.filter_table(table, **local_filters(req.filters))

@@ -38,7 +38,7 @@ def day_table(date: dt.date = DAY, extra: bool = False) -> pa.Table:
 
 
 def store_day(cache: Cache, date: dt.date = DAY, *, extra: bool = False) -> tuple[str, dict]:
-    """Store a day as the fetcher does: record first, then the file, then close the record."""
+    """Store a day as the executor does: record first, then the file, then close the record."""
     key = request_key(ACCOUNT, date)
     record = {
         "key": key,

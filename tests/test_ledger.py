@@ -129,7 +129,7 @@ def test_a_day_exported_since_the_plan_was_made_needs_no_reservation(tmp_path: P
         theirs.record(_call("ClickExport", 202))
         theirs.cache.put_job(key, {"key": key, "job_id": f"job-{key}", "status": "QUEUED"})
     with mine.reserved(stale, "all") as plan:
-        assert plan.exports == 2  # the fetcher finds their jobs and waits for them
+        assert plan.exports == 2  # the executor finds their jobs and waits for them
         assert theirs.status().reserved == 0
     # A job that is gone is exported again, and that one does need the quota.
     theirs.cache.put_job("k1", {"key": "k1", "job_id": "job-k1", "job_gone": True})

@@ -1,6 +1,6 @@
 """Carrying out a plan: submit exports and replays, wait for jobs, ingest and load results.
 
-The client decides *what* to do (:mod:`clickkit.plan`); a :class:`Fetcher` does it, with
+The client decides *what* to do (:mod:`clickkit.plan`); an :class:`Executor` does it, with
 the rules that make it safe: every job id is recorded the moment the API answers, each
 request key is worked on under a cross-process lock, results are parsed and stored as
 Parquet before the job record is closed, and a lost or damaged file is fetched again
@@ -8,10 +8,10 @@ through the same job, never a new export.
 
 Examples
 --------
->>> fetcher = Fetcher(api=api, cache=cache, account_sid="IRabc", settings=settings,
-...                   now=clock)                                  # doctest: +SKIP
+>>> executor = Executor(api=api, cache=cache, account_sid="IRabc", settings=settings,
+...                     now=clock)                                # doctest: +SKIP
 >>> with progress_bar(len(plan.days), show=False) as bar:           # doctest: +SKIP
-...     sources = fetcher.execute(plan, request, bar, timeout=None)
+...     sources = executor.execute(plan, request, bar, timeout=None)
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ log = logging.getLogger("clickkit")
 
 
 @dataclass
-class Fetcher:
+class Executor:
     """Executes plans for one account against one API and cache.
 
     Parameters
