@@ -296,15 +296,7 @@ class Executor:
         immediate: bool | Iterable[str] = False,
     ) -> None:
         """Wait for the pending jobs of ``keys``; ``immediate`` keys are checked at once."""
-        by_job: dict[str, str] = {}
-        dates: dict[str, str] = {}
-        for key in keys:
-            record = self._record_of(key)
-            if record.job_id and (record.pending or not self.cache.day_path(key).exists()):
-                by_job[record.job_id] = key
-                dates[record.job_id] = record.date or ""
-            else:
-                bar.update(1)
+        by_job, dates = self._outstanding(keys, bar)
         if not by_job:
             return
         download_failures: collections.Counter[str] = collections.Counter()
@@ -340,6 +332,28 @@ class Executor:
                 on_round=on_round,
                 survey=survey,
             )
+        self._raise_for_lost_or_failed(results, by_job, dates)
+
+    def _outstanding(self, keys: Iterable[str], bar: Any) -> tuple[dict[str, str], dict[str, str]]:
+        """The jobs still to wait for (job id -> key) and their dates; the rest count as done."""
+        by_job: dict[str, str] = {}
+        dates: dict[str, str] = {}
+        for key in keys:
+            record = self._record_of(key)
+            if record.job_id and (record.pending or not self.cache.day_path(key).exists()):
+                by_job[record.job_id] = key
+                dates[record.job_id] = record.date or ""
+            else:
+                bar.update(1)
+        return by_job, dates
+
+    def _raise_for_lost_or_failed(
+        self,
+        results: Mapping[str, jobs.Check],
+        by_job: Mapping[str, str],
+        dates: Mapping[str, str],
+    ) -> None:
+        """JobLost for jobs the API forgot, JobFailed for jobs that failed every replay."""
         lost = [job_id for job_id, c in results.items() if c.state == "lost"]
         if lost:
             raise JobLost(
