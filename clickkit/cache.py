@@ -44,6 +44,7 @@ import diskcache
 
 from clickkit.errors import CacheError
 from clickkit.files import atomic_write
+from clickkit.records import DayFileRecord
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -61,9 +62,6 @@ WRITTEN_BYTES = 512 << 20
 
 #: Seconds after which a quota reservation no longer counts (its owner is presumed gone).
 RESERVATION_TTL = 3600.0
-
-# Job record fields a day file stores so that its record can be rebuilt.
-_RECORD_FIELDS = ("key", "account", "date", "filters", "result_format", "job_id")
 
 # A stored value that does not decode (diskcache's JSONDisk is zlib + JSON + UTF-8).
 _UNDECODABLE: tuple[type[Exception], ...] = (json.JSONDecodeError, zlib.error, UnicodeDecodeError)
@@ -546,26 +544,7 @@ class Cache:
         if stored is None:
             log.info("day file %s holds no job record; it cannot be recovered", path)
             return None
-        kept = stored.get("result") or {}
-        result = {
-            "rows": kept.get("rows"),
-            "size": len(data),
-            "content_hash": _content_hash(data),
-            "final": bool(kept.get("final", False)),
-        }
-        result.update({k: kept[k] for k in ("produced_at", "fetched_at") if k in kept})
-        record = {k: stored.get(k) for k in _RECORD_FIELDS}
-        record.update(
-            key=key,
-            pending=False,
-            status="COMPLETED",
-            result=result,
-            source="cache",
-            replays=0,
-            failed_replays=0,
-            recovered=True,
-        )
-        return record
+        return stored.job_record(size=len(data), content_hash=_content_hash(data))
 
     # -- job records -----------------------------------------------------------------
 
@@ -914,18 +893,9 @@ class Cache:
         metadata = dict(table.schema.metadata or {})
         metadata.pop(RECORD_METADATA_KEY, None)  # a table read back carries its old record
         if record is not None:
-            known = record.get("result") or {}
-            stored = {k: record.get(k) for k in _RECORD_FIELDS}
-            stored.update(
-                v=1,
-                key=key,
-                result={
-                    "rows": table.num_rows,
-                    **{k: known[k] for k in ("final", "produced_at", "fetched_at") if k in known},
-                },
-                extra_columns=[c for c in table.column_names if c not in COLUMN_NAMES],
-            )
-            metadata[RECORD_METADATA_KEY] = json.dumps(stored, sort_keys=True).encode()
+            extras = tuple(c for c in table.column_names if c not in COLUMN_NAMES)
+            stored = DayFileRecord.of(record, key=key, rows=table.num_rows, extra_columns=extras)
+            metadata[RECORD_METADATA_KEY] = json.dumps(stored.to_json(), sort_keys=True).encode()
         table = _plain_enums(table).replace_schema_metadata(metadata)
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd", write_page_checksum=True)
@@ -1010,7 +980,7 @@ class Cache:
 
     def _verify(
         self, key: str, data: bytes, result: Mapping[str, Any]
-    ) -> tuple[pa.Table, dict[str, Any] | None]:
+    ) -> tuple[pa.Table, DayFileRecord | None]:
         """The table of a day file's bytes and the record stored in it; ValueError if damaged."""
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -1034,12 +1004,14 @@ class Cache:
         metadata = dict(table.schema.metadata or {})
         stored = None
         if RECORD_METADATA_KEY in metadata:
-            stored = json.loads(metadata.pop(RECORD_METADATA_KEY))
-            if not isinstance(stored, dict) or stored.get("key") != key:
+            raw = json.loads(metadata.pop(RECORD_METADATA_KEY))
+            if not isinstance(raw, dict) or raw.get("key") != key:
                 raise ValueError("the record stored in the file belongs to another key")
-            if (stored.get("result") or {}).get("rows") not in (None, table.num_rows):
+            stored = DayFileRecord.from_json(raw)
+            if stored.rows not in (None, table.num_rows):
                 raise ValueError("rows differ from the record stored in the file")
-        _check_schema(table.schema, None if stored is None else stored.get("extra_columns"))
+        extras = None if stored is None or stored.extra_columns is None else stored.extra_columns
+        _check_schema(table.schema, None if extras is None else list(extras))
         return table.replace_schema_metadata(metadata or None), stored
 
     def _discard(self, path: Path, why: BaseException) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DayResult", "JobRecord"]
+__all__ = ["DayFileRecord", "DayResult", "JobRecord"]
 
 
 def _text(value: Any) -> str | None:
@@ -44,6 +44,10 @@ def _optional_int(value: Any) -> int | None:
         return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _names(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else tuple(str(v) for v in value)
 
 
 def _known(cls: type) -> frozenset[str]:
@@ -266,3 +270,122 @@ class JobRecord:
 
 
 _RECORD_FIELDS = _known(JobRecord)
+
+
+#: The job record fields a day file carries, so a lost index can be rebuilt from it.
+_DAY_FILE_FIELDS = ("key", "account", "date", "filters", "result_format", "job_id")
+
+
+@dataclass(frozen=True)
+class DayFileRecord:
+    """What a day file says about itself, in its Parquet metadata (``clickkit.record``).
+
+    Enough to rebuild the day's job record when the cache's index is lost: the request,
+    the job, and what the result was. Written as sorted JSON, version ``v`` 1.
+
+    Attributes
+    ----------
+    key, account, date, result_format, job_id : str or None
+        As in :class:`JobRecord`.
+    filters : dict or None
+        The export's filters.
+    rows : int or None
+        Rows of the day file.
+    final : bool or None
+        The result was final; ``None`` when the record did not say.
+    produced_at, fetched_at : str or None
+        As in :class:`DayResult`.
+    extra_columns : tuple of str or None
+        Columns beyond the documented schema (kept as text); ``None`` when the file
+        does not say (its columns are then not checked against a list).
+
+    Examples
+    --------
+    >>> meta = DayFileRecord.of(JobRecord("k", job_id="J", date="2026-11-20"), rows=3)
+    >>> DayFileRecord.from_json(meta.to_json()) == meta
+    True
+    >>> meta.job_record(size=100, content_hash="ab")["recovered"]
+    True
+    """
+
+    key: str
+    account: str | None = None
+    date: str | None = None
+    filters: dict[str, Any] | None = None
+    result_format: str | None = None
+    job_id: str | None = None
+    rows: int | None = None
+    final: bool | None = None
+    produced_at: str | None = None
+    fetched_at: str | None = None
+    extra_columns: tuple[str, ...] | None = ()
+
+    @classmethod
+    def of(
+        cls,
+        record: JobRecord | Mapping[str, Any],
+        *,
+        rows: int,
+        key: str | None = None,
+        extra_columns: tuple[str, ...] = (),
+    ) -> DayFileRecord:
+        """What a day file of ``record`` with ``rows`` rows carries."""
+        data = record.to_json() if isinstance(record, JobRecord) else dict(record)
+        result = data.get("result") or {}
+        return cls(
+            key=str(key if key is not None else data.get("key")),
+            **{name: data.get(name) for name in _DAY_FILE_FIELDS if name != "key"},
+            rows=rows,
+            final=result.get("final"),
+            produced_at=result.get("produced_at"),
+            fetched_at=result.get("fetched_at"),
+            extra_columns=tuple(extra_columns),
+        )
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DayFileRecord:
+        """Read the metadata of a day file (written by any version so far)."""
+        result = data.get("result") or {}
+        return cls(
+            key=str(data.get("key")),
+            **{name: data.get(name) for name in _DAY_FILE_FIELDS if name != "key"},
+            rows=_optional_int(result.get("rows")),
+            final=result.get("final"),
+            produced_at=result.get("produced_at"),
+            fetched_at=result.get("fetched_at"),
+            extra_columns=_names(data.get("extra_columns")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The metadata as stored (the six request fields always; result keys when known)."""
+        result: dict[str, Any] = {"rows": self.rows}
+        for name in ("final", "produced_at", "fetched_at"):
+            if getattr(self, name) is not None:
+                result[name] = getattr(self, name)
+        return {
+            **{name: getattr(self, name) for name in _DAY_FILE_FIELDS},
+            "v": 1,
+            "result": result,
+            "extra_columns": list(self.extra_columns or ()),
+        }
+
+    def job_record(self, *, size: int, content_hash: str) -> dict[str, Any]:
+        """The job record this file proves (for an index rebuilt from the day files)."""
+        result: dict[str, Any] = {
+            "rows": self.rows,
+            "size": size,
+            "content_hash": content_hash,
+            "final": bool(self.final),
+        }
+        result.update({k: getattr(self, k) for k in ("produced_at", "fetched_at")
+                       if getattr(self, k) is not None})  # fmt: skip
+        return {
+            **{name: getattr(self, name) for name in _DAY_FILE_FIELDS},
+            "pending": False,
+            "status": "COMPLETED",
+            "result": result,
+            "source": "cache",
+            "replays": 0,
+            "failed_replays": 0,
+            "recovered": True,
+        }

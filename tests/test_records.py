@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from clickkit.records import DayResult, JobRecord
+from clickkit.records import DayFileRecord, DayResult, JobRecord
 
 EXPORTED = {
     "key": "k1", "account": "IRabc", "date": "2026-11-20", "filters": {},
@@ -67,3 +67,23 @@ def test_of_reads_json_and_passes_records_through() -> None:
     assert JobRecord.of(record) is record
     assert JobRecord.of(EXPORTED) == record
     assert JobRecord.of(None) is None
+
+
+# The Parquet metadata a day file of INGESTED carries, as every version so far wrote it.
+STORED_META = (
+    '{"account": "IRabc", "date": "2026-11-20", "extra_columns": ["brand"], "filters": {}, '
+    '"job_id": "J1", "key": "k1", "result": {"fetched_at": "2026-11-22T10:00:00+00:00", '
+    '"final": true, "produced_at": "2026-11-22T09:00:00+00:00", "rows": 120}, '
+    '"result_format": "CSV", "v": 1}'
+)
+
+
+def test_day_file_metadata_is_written_as_before_and_rebuilds_the_record() -> None:
+    meta = DayFileRecord.of(INGESTED, key="k1", rows=120, extra_columns=("brand",))
+    assert json.dumps(meta.to_json(), sort_keys=True) == STORED_META
+    assert DayFileRecord.from_json(json.loads(STORED_META)) == meta
+    rebuilt = JobRecord.from_json(meta.job_record(size=4096, content_hash="ab"))
+    assert (rebuilt.job_id, rebuilt.day, rebuilt.pending, rebuilt.recovered) == (
+        "J1", dt.date(2026, 11, 20), False, True,
+    )  # fmt: skip
+    assert rebuilt.result is not None and rebuilt.result.rows == 120 and rebuilt.result.final
