@@ -42,7 +42,7 @@ from clickkit.errors import (
     NotFoundError,
     TimezoneMismatchWarning,
 )
-from clickkit.plan import DayPlan, Filters, Plan, Request, is_final, quota_day
+from clickkit.plan import DayPlan, ExportRequest, Filters, Plan, Request, is_final, quota_day
 from clickkit.records import JobRecord
 from clickkit.settings import Settings
 
@@ -101,16 +101,13 @@ class Executor:
     _writes: list[concurrent.futures.Future[None]] = field(default_factory=list, init=False)
 
     def export_record(
-        self, day_plan: DayPlan, req: Request, job_id: str, status: str, at: dt.datetime
+        self, key: str, export: ExportRequest, job_id: str, status: str, at: dt.datetime
     ) -> dict[str, Any]:
-        """The job record of a day just exported as ``job_id`` (stored as it is)."""
-        filters = Filters() if day_plan.whole_day else req.filters
+        """The job record of ``export`` (keyed ``key``) just sent as ``job_id``, as stored."""
         return {
-            "key": day_plan.key,
+            "key": key,
             "account": self.account_sid,
-            "date": day_plan.date.isoformat(),
-            "filters": filters.describe(),
-            "result_format": req.result_format,
+            **export.to_json(),
             "job_id": job_id,
             "status": status,
             "submitted_at": at.isoformat(),
@@ -135,16 +132,16 @@ class Executor:
                     self.on_export(day_plan.key)
                 return
             filters = Filters() if day_plan.whole_day else req.filters
-            params = {**filters.as_api(), "result_format": req.result_format}
+            export = ExportRequest(day_plan.date, filters, req.result_format)
             asked_at = self.now()
             found = self._export_of_a_vanished_holder(claim, asked_at)
             try:
                 if found is not None:
                     job_id, status = found, "QUEUED"
                 else:
-                    job_id, status = self._send_export(day_plan, params, asked_at)
+                    job_id, status = self._send_export(export, asked_at)
                 # The job id is stored before anything else can go wrong.
-                record = self.export_record(day_plan, req, job_id, status, asked_at)
+                record = self.export_record(day_plan.key, export, job_id, status, asked_at)
                 self.cache.put_job(day_plan.key, record)
             finally:
                 # Only now: until the record is there, the reservation is what tells
@@ -153,12 +150,10 @@ class Executor:
                     self.on_export(day_plan.key)
             log.info("exported %s as job %s", day_plan.date, job_id)
 
-    def _send_export(
-        self, day_plan: DayPlan, params: Mapping[str, Any], asked_at: dt.datetime
-    ) -> tuple[str, str]:
+    def _send_export(self, export: ExportRequest, asked_at: dt.datetime) -> tuple[str, str]:
         """Send one ClickExport; if its answer is lost, find its job before sending again."""
         try:
-            submission = self.api.submit_click_export(day_plan.date, **params)
+            submission = self.api.submit_click_export(export.day, **export.params())
             return submission.job_id, submission.status
         except ExportOutcomeUnknown as exc:
             # The export may have been created: look for it before sending again.
@@ -168,9 +163,9 @@ class Executor:
                 return found, "QUEUED"
             log.warning(
                 "%s The ClickExport for %s is sent once more (it counts once more).",
-                exc, day_plan.date,
+                exc, export.day,
             )  # fmt: skip
-            submission = self.api.submit_click_export(day_plan.date, **params)
+            submission = self.api.submit_click_export(export.day, **export.params())
             return submission.job_id, submission.status
 
     def _export_of_a_vanished_holder(self, claim: Any, asked_at: dt.datetime) -> str | None:

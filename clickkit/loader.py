@@ -34,7 +34,7 @@ from clickkit.errors import JobLost
 from clickkit.executor import Executor, filter_columns, progress_bar
 from clickkit.plan import (
     Candidate,
-    DayPlan,
+    ExportRequest,
     Filters,
     Plan,
     Request,
@@ -177,7 +177,9 @@ class Loader:
 
     def key(self, day: dt.date, filters: Filters, result_format: str) -> str:
         """The cache key of one day's export with these filters, in this format."""
-        return request_key(self.account_sid, day, **filters.as_api(), result_format=result_format)
+        return request_key(
+            self.account_sid, day, **ExportRequest(day, filters, result_format).params()
+        )
 
     def candidates(
         self, day: dt.date, req: Request, *, remote_days: bool = False
@@ -317,10 +319,11 @@ class Loader:
         The record is exactly what ``clicks()`` writes for its own export of the day, so
         a later ``clicks()`` of that day resumes the job instead of exporting again.
         """
-        day_plan = DayPlan(day, "export", self.key(day, Filters(), "CSV"), None, False, True)
-        req = Request(day, day, Filters(), "day", "CSV")
-        record = self.executor().export_record(day_plan, req, job_id, "QUEUED", self.now())
-        self.cache.put_job(day_plan.key, record)
+        export = ExportRequest(day, Filters(), "CSV")
+        key = self.key(day, export.filters, export.result_format)
+        self.cache.put_job(
+            key, self.executor().export_record(key, export, job_id, "QUEUED", self.now())
+        )
 
     def known_jobs(self, *, check: bool = False) -> list[dict[str, Any]]:
         """The account's job records; with ``check``, unfinished ones asked of the API first."""

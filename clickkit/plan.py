@@ -159,6 +159,66 @@ class Filters:
             out["unique"] = True
         return out
 
+    @classmethod
+    def from_description(cls, described: Mapping[str, Any] | None) -> Filters:
+        """The filters :meth:`describe` gave (as stored in a job record).
+
+        Examples
+        --------
+        >>> f = Filters(program_ids=(12,), sub_ids=("a",), unique=True)
+        >>> Filters.from_description(f.describe()) == f
+        True
+        """
+        d = described or {}
+        return cls(
+            program_ids=tuple(int(v) for v in d.get("program_id", ())),
+            ad_ids=tuple(int(v) for v in d.get("ad_id", ())),
+            sub_ids=tuple(str(v) for v in d.get("sub_id", ())),
+            unique=True if d.get("unique") else None,
+        )
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """The parameters of one ClickExport call: a day, its filters and the result format.
+
+    What :func:`clickkit.cache.request_key` keys and
+    :meth:`clickkit.api.ImpactApi.submit_click_export` sends; a job record stores it.
+
+    Examples
+    --------
+    >>> export = ExportRequest(dt.date(2026, 11, 20), Filters(program_ids=(12,)), "CSV")
+    >>> export.params()["program_ids"], export.params()["result_format"]
+    ((12,), 'CSV')
+    >>> ExportRequest.from_json(export.to_json()) == export
+    True
+    """
+
+    day: dt.date
+    filters: Filters = field(default_factory=Filters)
+    result_format: str = "CSV"
+
+    def params(self) -> dict[str, Any]:
+        """Keyword arguments (after the date) of the API call and of the request key."""
+        return {**self.filters.as_api(), "result_format": self.result_format}
+
+    def to_json(self) -> dict[str, Any]:
+        """The request's fields as a job record stores them."""
+        return {
+            "date": self.day.isoformat(),
+            "filters": self.filters.describe(),
+            "result_format": self.result_format,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ExportRequest:
+        """The request a job record (or :meth:`to_json`) describes."""
+        return cls(
+            day=dt.date.fromisoformat(str(data["date"])),
+            filters=Filters.from_description(data.get("filters")),
+            result_format=str(data.get("result_format") or "CSV"),
+        )
+
 
 @dataclass(frozen=True)
 class Request:
