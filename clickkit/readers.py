@@ -23,9 +23,12 @@ it record by record, which also reports what is wrong with a broken document.
 
 Examples
 --------
->>> json_table(b'{"Clicks":[{"Id":"a","PartnerRelated":[{"SubId1":"s"}]}]}').to_pylist()
+>>> known = {"Id", "Os", "SubId1"}.__contains__  # the schema's columns (is_schema_field)
+>>> doc = b'{"Clicks":[{"Id":"a","PartnerRelated":[{"SubId1":"s"}]}]}'
+>>> json_table(doc, is_field=known).to_pylist()
 [{'Id': 'a', 'SubId1': 's'}]
->>> xml_table(b"<R><Clicks><Click><Id>a</Id><Os/></Click></Clicks></R>").to_pylist()
+>>> doc = b"<R><Clicks><Click><Id>a</Id><Os/></Click></Clicks></R>"
+>>> xml_table(doc, is_field=known).to_pylist()
 [{'Id': 'a', 'Os': None}]
 """
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -45,12 +49,6 @@ _NULL_VALUES = ["", "n/a", "N/A"]
 #: Keys of a JSON document's click list, as the record reader looks for them.
 _LIST_KEYS = ("clicks", "records", "click")
 _LIST_START = re.compile(rb'"((?i:clicks|records|click))"\s*:\s*\[\s*')
-
-
-def _is_schema_field(name: str) -> bool:
-    from clickkit.schema import _schema_name
-
-    return _schema_name(name) is not None
 
 
 def _blank_to_null(array: pa.Array) -> pa.Array:
@@ -187,13 +185,16 @@ def _json_records(data: bytes, key: str, first: int, explicit: pa.Schema) -> pa.
     return pa.concat_arrays([records, more])
 
 
-def json_table(data: bytes) -> pa.Table | None:
+def json_table(data: bytes, *, is_field: Callable[[str], bool]) -> pa.Table | None:
     """The raw table of a JSON click export's records, or ``None`` (see the module).
 
     Parameters
     ----------
     data : bytes
         The document, without a BOM.
+    is_field : callable
+        Whether a name is a schema column (in any spelling): such a field must hold a
+        plain value (``clickkit.schema.is_schema_field``).
     """
     import json
 
@@ -235,7 +236,7 @@ def json_table(data: bytes) -> pa.Table | None:
         values = fields[field]
         if _plain(field.type):
             pieces = [(field.name, values)]
-        elif _is_schema_field(field.name):
+        elif is_field(field.name):
             return None  # a nested value where a plain one belongs: the record reader says
         elif pa.types.is_struct(field.type):
             pieces = [(f.name, a) for f, a in zip(field.type, values.flatten(), strict=True)]
@@ -395,7 +396,7 @@ def _xml_tokens(
     return kind, codes, list(names), pieces, following - ends - 1
 
 
-def xml_table(data: bytes) -> pa.Table | None:
+def xml_table(data: bytes, *, is_field: Callable[[str], bool]) -> pa.Table | None:
     """The raw table of an XML click export's records, or ``None`` (see the module).
 
     The accepted shape: an optional declaration (UTF-8), a root element, ``<Clicks>``
@@ -407,6 +408,8 @@ def xml_table(data: bytes) -> pa.Table | None:
     ----------
     data : bytes
         The document.
+    is_field : callable
+        As for :func:`json_table`: a schema column never has children.
     """
     import numpy as np
     import pyarrow as pa
@@ -473,7 +476,7 @@ def xml_table(data: bytes) -> pa.Table | None:
         return None
     size = len(vocabulary)
     group_names = np.flatnonzero(np.bincount(codes[group], minlength=size))
-    if len(group_names) > 1 or any(_is_schema_field(vocabulary[g]) for g in group_names):
+    if len(group_names) > 1 or any(is_field(vocabulary[g]) for g in group_names):
         return None  # several kinds of group, or a schema field with children
     leaves = np.flatnonzero(leaf)
     leaf_codes = codes[leaves]

@@ -215,6 +215,17 @@ def _schema_name(field: str) -> str | None:
     return _LOOSE.get(nested.group(1)) if nested else None
 
 
+def is_schema_field(field: str) -> bool:
+    """Whether ``field`` is a documented column, in any spelling the exports use.
+
+    Examples
+    --------
+    >>> is_schema_field("EventDate"), is_schema_field("event_date"), is_schema_field("Brand")
+    (True, True, False)
+    """
+    return _schema_name(field) is not None
+
+
 def _plain_snake(field: str) -> str:
     """``BrandRelated.AdCampaign`` -> ``ad_campaign``, ``IPAddress`` -> ``ip_address``."""
     name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", field.strip())
@@ -1097,7 +1108,7 @@ def parse_json(data: bytes, *, timezone: str = "UTC") -> pa.Table:
     _check_timezone(timezone)
     from clickkit.readers import json_table
 
-    table = json_table(data.removeprefix(b"\xef\xbb\xbf"))
+    table = json_table(data.removeprefix(b"\xef\xbb\xbf"), is_field=is_schema_field)
     if table is None:  # a shape the columnar reader does not prove: record by record
         table = _records_to_table(_json_records(data))
     return normalise(table, timezone=timezone)
@@ -1148,7 +1159,7 @@ def parse_xml(data: bytes, *, timezone: str = "UTC") -> pa.Table:
     from clickkit.readers import xml_table
 
     _check_timezone(timezone)
-    table = xml_table(data)
+    table = xml_table(data, is_field=is_schema_field)
     if table is None:  # a shape the columnar reader does not prove: record by record
         table = _records_to_table(_xml_records(data))
     return normalise(table, timezone=timezone)

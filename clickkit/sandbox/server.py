@@ -291,6 +291,7 @@ class Sandbox:
         signer = UrlSigner(secrets.token_bytes(32))
         self._closed = False
         self._state_path: Path | None = None
+        self._saver: Callable[[Sandbox, Path], None] | None = None
         self._on_close: Callable[[], None] | None = None
         self._save_lock = threading.Lock()
         self._servers: list[BaseWSGIServer] = []
@@ -379,27 +380,33 @@ class Sandbox:
         """The file this sandbox keeps its state in (see :meth:`persist`), or None."""
         return self._state_path
 
-    def persist(self, path: str | Path, *, on_close: Callable[[], None] | None = None) -> None:
+    def persist(
+        self,
+        path: str | Path,
+        save: Callable[[Sandbox, Path], None],
+        *,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         """Keep this sandbox's state in ``path`` from now on, saved after every change.
 
-        Jobs and their runs, quota counters, statistics, options (not the auth token) and
-        the clock's lead over real time are written atomically after each new job,
-        replay or spent export, on :meth:`advance` and on :meth:`close`;
-        :func:`clickkit.sandbox.state.open_sandbox` restores them in another process.
-        ``on_close`` is called after the last save (it lets go of the state's lock).
+        ``save(self, path)`` writes it (:func:`clickkit.sandbox.state.save_state`: jobs
+        and their runs, quota counters, statistics, options but not the auth token, and
+        the clock's lead over real time) after each new job, replay or spent export, on
+        :meth:`advance` and on :meth:`close`; ``on_close`` is called after the last save
+        (it lets go of the state's lock). Use
+        :func:`clickkit.sandbox.state.open_sandbox`, which restores a state and persists.
         """
         self._state_path = Path(path)
+        self._saver = save
         self._on_close = on_close
         self._engine.on_change = self._save
         self._save()
 
     def _save(self) -> None:
-        if self._state_path is None:
+        if self._state_path is None or self._saver is None:
             return
-        from clickkit.sandbox.state import save_state
-
         with self._save_lock:
-            save_state(self, self._state_path)
+            self._saver(self, self._state_path)
 
     # -- inspection and control ----------------------------------------------------------
 

@@ -232,7 +232,7 @@ def open_sandbox(path: Path, *, wait: float = WAIT_FOR_STATE, **options: Any) ->
     except BaseException:
         lock.release()
         raise
-    sandbox.persist(path, on_close=lock.release)
+    sandbox.persist(path, save_state, on_close=lock.release)
     return sandbox
 
 
