@@ -125,7 +125,7 @@ def day_volume(day: date, clicks_per_day: int, seed: int = 0, account_sid: str =
 
 #: The per-journey draws that become columns through :func:`_assemble` (each row takes
 #: its journey root's value).
-_PICKED = ("device", "country", "city", "city_na", "area_na", "ad", "media", "source",
+_PICKED = ("device", "country", "city", "city_na", "area_na", "ad", "media", "traffic",
            "post", "search_kw", "bid_kw", "shared", "sub1", "sub2", "sub3_empty")  # fmt: skip
 
 
@@ -202,13 +202,13 @@ def _journey_draws(
     area_na = city_na | (rng.random(n) < 0.04)
     ad = _choice(rng, n, cat.ad_weights)
     media = (rng.random(n) < 0.15).astype(np.int64)
-    source = np.where(
+    traffic = np.where(
         robot & (rng.random(n) < 0.8),
         len(TRAFFIC_SOURCES) - 1,  # robots mostly come without a referrer ("Direct")
         _choice(rng, n, [s[2] for s in TRAFFIC_SOURCES]),
     )
     post = rng.integers(0, _POSTS, size=n)
-    searchy = np.isin(source, _urls(cat).search_sources)
+    searchy = np.isin(traffic, _urls(cat).search_sources)
     search_kw = np.where(searchy & (rng.random(n) < 0.4), 1 + rng.integers(0, 25, size=n), 0)
     bid_kw = np.where((search_kw > 0) & (rng.random(n) < 0.08), search_kw, 0)
     shared = np.where(rng.random(n) < 0.15, 1 + rng.integers(0, len(SHARED_IDS), size=n), 0)
@@ -219,7 +219,7 @@ def _journey_draws(
     return {
         "ids": ids, "profile": profile, "ip_hash": ip_hash, "sub3": sub3,
         "device": device, "country": country, "city": city, "city_na": city_na,
-        "area_na": area_na, "ad": ad, "media": media, "source": source, "post": post,
+        "area_na": area_na, "ad": ad, "media": media, "traffic": traffic, "post": post,
         "search_kw": search_kw, "bid_kw": bid_kw, "shared": shared, "sub1": sub1,
         "sub2": sub2, "sub3_empty": sub3_empty,
     }  # fmt: skip
@@ -387,7 +387,7 @@ def _assemble(
     programs = [cat.programs[a.program] for a in ads]
     devices = HUMAN_DEVICES + ROBOT_DEVICES
     na = len(geo.cities)  # index of the "n/a" entry appended to the city/area dictionaries
-    src_post = pick["source"] * _POSTS + pick["post"]
+    src_post = pick["traffic"] * _POSTS + pick["post"]
     cpc = _decode(ad, [p.cpc for p in programs])
     unique_arr = pa.array(unique, pa.bool_())
     payout = pc.if_else(unique_arr, cpc, pc.if_else(pc.equal(cpc, ""), "", "0.00"))
@@ -416,10 +416,10 @@ def _assemble(
         "Browser": _decode(pick["device"], [d[3] for d in devices]),
         "Os": _decode(pick["device"], [d[2] for d in devices]),
         "ReferringUrl": _decode(src_post, urls.referring_urls),
-        "ReferringDomain": _decode(pick["source"], urls.domains),
+        "ReferringDomain": _decode(pick["traffic"], urls.domains),
         "LandingPageUrl": _decode(ad, urls.landing_pages),
-        "TrafficCategory": _decode(pick["source"], [s[0] for s in TRAFFIC_SOURCES]),
-        "TrafficSource": _decode(pick["source"], urls.domains),
+        "TrafficCategory": _decode(pick["traffic"], [s[0] for s in TRAFFIC_SOURCES]),
+        "TrafficSource": _decode(pick["traffic"], urls.domains),
         "BidKeyword": _decode(pick["bid_kw"], urls.search_terms),
         "SearchText": _decode(pick["search_kw"], urls.search_terms),
         "SharedId": _decode(pick["shared"], ["", *SHARED_IDS]),
