@@ -127,16 +127,11 @@ class SandboxWaker:
 def inject_wait(client: Any, clock: SandboxTime) -> None:
     """Make a Client's job waits pass on the sandbox clock.
 
-    ``Client`` has no public hook for the waiter's ``sleep``/``monotonic``; it builds
-    each :class:`~clickkit.jobs.Waiter` from the ``_waiter_options`` dict, so the two
+    Each :class:`~clickkit.jobs.Waiter` is built from ``client.loader.waiter_options``
+    (the :class:`~clickkit.loader.Loader`'s documented waiter keywords), so the two
     functions are added there.
     """
-    options = getattr(client, "_waiter_options", None)
-    if not isinstance(options, dict):
-        raise RuntimeError(
-            "Client._waiter_options is gone: the benchmark needs another way to give the "
-            "job waiter a sleep/monotonic pair on the sandbox clock"
-        )
+    options = client.loader.waiter_options
     options.update(sleep=clock.sleep, monotonic=clock.monotonic)
 
 
