@@ -31,7 +31,7 @@ from clickkit.ledger import Ledger
 from clickkit.loader import Loader, job_table
 from clickkit.plan import Plan, QuotaStatus
 from clickkit.provenance import warn_about
-from clickkit.settings import Settings, check_client_options, resolve
+from clickkit.settings import ClientOptions, Settings, check_client_options, resolve
 from clickkit.shared import SharedCache, open_cache
 
 if TYPE_CHECKING:
@@ -188,8 +188,15 @@ class Client:
             env,
         )
         self.account_sid = account_sid
-        fmt = inputs.parse_format(result_format)
-        self.progress = progress
+        #: The client's own options (waiting, replays, display), checked above.
+        self.options = ClientOptions(
+            result_format=inputs.parse_format(result_format), progress=bool(progress),
+            poll_interval=poll_interval, poll_max=poll_max, wait_timeout=wait_timeout,
+            min_refresh_interval=min_refresh_interval, max_failed_replays=max_failed_replays,
+            max_replays_per_day=max_replays_per_day,
+            postback_safety_interval=postback_safety_interval,
+        )  # fmt: skip
+        self.progress = self.options.progress
         self.sandbox_server: Any = None
         self._clock = clock or _real_clock
         # storage_options may hold credentials: passed on, never kept in settings or reprs.
@@ -210,24 +217,9 @@ class Client:
         )
         #: Plans requests and carries them out; every data method delegates to it.
         self.loader = Loader(
-            self.api,
-            self.cache,
-            self.ledger,
-            account_sid,
-            self.settings,
-            now=self.now,
-            result_format=fmt,
-            waiter_options={
-                "poll_initial": poll_interval,
-                "poll_max": poll_max,
-                "safety_interval": postback_safety_interval,
-            },
-            postback=postback,
-            wait_timeout=wait_timeout,
-            max_failed_replays=max_failed_replays,
-            min_refresh_interval=min_refresh_interval,
-            max_replays_per_day=max_replays_per_day,
-        )
+            self.api, self.cache, self.ledger, account_sid, self.settings,
+            now=self.now, options=self.options, postback=postback,
+        )  # fmt: skip
 
     # -- construction ------------------------------------------------------------------
 
@@ -639,7 +631,7 @@ class Client:
                 # Recorded as clicks() records its export, so clicks() resumes the job.
                 on_submit=lambda job_id: self.loader.record_export(day, job_id),
                 now=self.now,
-                poll_initial=self.loader.waiter_options["poll_initial"],
+                poll_initial=self.options.poll_interval,
                 workdir=Path(scratch),
             )
 

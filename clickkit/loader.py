@@ -46,6 +46,7 @@ from clickkit.plan import (
 )
 from clickkit.provenance import build_provenance
 from clickkit.records import DayResult, JobRecord
+from clickkit.settings import ClientOptions, Settings
 from clickkit.shared import BucketUnreachable, SharedCache
 
 if TYPE_CHECKING:
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
     from clickkit.api import ImpactApi
     from clickkit.cache import CacheBackend
     from clickkit.ledger import Ledger
-    from clickkit.settings import Settings
 
 __all__ = ["Loader", "job_table", "missing_columns"]
 
@@ -88,14 +88,17 @@ class Loader:
         Time zones, settle delay, limits.
     now : callable
         The clock (returns an aware datetime).
-    result_format : str
-        Format asked of the API when a request names none.
-    waiter_options : mapping
-        ``poll_initial``, ``poll_max``, ``safety_interval`` for the job waiter.
-    postback, wait_timeout, max_failed_replays
-        Passed to each :class:`~clickkit.executor.Executor`.
-    min_refresh_interval, max_replays_per_day
-        The replay guards (see :func:`clickkit.plan.replay_refusal`).
+    options : ClientOptions
+        The default result format, the waiter's schedule, the wait timeout and the
+        replay guards (see :func:`clickkit.plan.replay_refusal`).
+    postback : PostbackReceiver, optional
+        Wakes the waiter when impact.com says a job finished.
+
+    Attributes
+    ----------
+    waiter_options : dict
+        Keyword arguments of each :class:`~clickkit.jobs.Waiter` (from ``options``; a
+        test or benchmark may add ``sleep`` and ``monotonic`` here).
 
     Examples
     --------
@@ -110,13 +113,22 @@ class Loader:
     account_sid: str
     settings: Settings
     now: Callable[[], dt.datetime]
-    result_format: str = "CSV"
-    waiter_options: dict[str, float] = field(default_factory=dict)
+    options: ClientOptions = field(default_factory=ClientOptions)
     postback: Any = None
-    wait_timeout: float | None = None
-    max_failed_replays: int = 2
-    min_refresh_interval: dt.timedelta = dt.timedelta(hours=1)
-    max_replays_per_day: int = 3
+    waiter_options: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.waiter_options = self.options.waiter_options()
+
+    @property
+    def min_refresh_interval(self) -> dt.timedelta:
+        """The replay guard's shortest time between two runs of a job."""
+        return self.options.min_refresh_interval
+
+    @property
+    def max_replays_per_day(self) -> int:
+        """The replay guard's most replays of a job in a quota day."""
+        return self.options.max_replays_per_day
 
     def __repr__(self) -> str:
         return f"Loader(account_sid={self.account_sid!r}, cache={self.cache!r})"
@@ -137,8 +149,8 @@ class Loader:
             now=self.now,
             waiter_options=self.waiter_options,
             postback=self.postback,
-            wait_timeout=self.wait_timeout,
-            max_failed_replays=self.max_failed_replays,
+            wait_timeout=self.options.wait_timeout,
+            max_failed_replays=self.options.max_failed_replays,
             on_export=self.ledger.spend,
         )
 
@@ -172,7 +184,10 @@ class Loader:
             sub_ids=inputs.parse_sub_ids(sub_id),
             unique=inputs.parse_unique(unique),
         )
-        fmt = self.result_format if result_format is None else inputs.parse_format(result_format)
+        fmt = (
+            self.options.result_format if result_format is None
+            else inputs.parse_format(result_format)
+        )  # fmt: skip
         return Request(first, last, filters, inputs.parse_scope(scope), fmt)
 
     def key(self, day: dt.date, filters: Filters, result_format: str) -> str:

@@ -99,6 +99,39 @@ class Settings:
     shared_cache: str | None = None
 
 
+@dataclass(frozen=True)
+class ClientOptions:
+    """The client's own options (those without an environment variable), checked.
+
+    How it waits for jobs, how often it may replay, what it shows; made once by
+    :class:`~clickkit.Client` (see its parameters) and read by the
+    :class:`~clickkit.loader.Loader` and the executor.
+
+    Examples
+    --------
+    >>> ClientOptions(poll_interval=2.0).waiter_options()["poll_initial"]
+    2.0
+    """
+
+    result_format: str = "CSV"
+    progress: bool = True
+    poll_interval: float = 1.0
+    poll_max: float = 30.0
+    wait_timeout: float | None = None
+    min_refresh_interval: dt.timedelta = dt.timedelta(hours=1)
+    max_failed_replays: int = 2
+    max_replays_per_day: int = 3
+    postback_safety_interval: float = 300.0
+
+    def waiter_options(self) -> dict[str, float]:
+        """Keyword arguments of :class:`clickkit.jobs.Waiter` (its polling schedule)."""
+        return {
+            "poll_initial": self.poll_interval,
+            "poll_max": self.poll_max,
+            "safety_interval": self.postback_safety_interval,
+        }
+
+
 def default_cache_dir() -> Path:
     """The platform's user cache directory for clickkit."""
     import platformdirs
