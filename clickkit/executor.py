@@ -193,10 +193,8 @@ class Executor:
         ``asked_at`` (allowing two minutes of clock difference) that no cached record
         knows is taken; anything less certain returns ``None``.
         """
-        zone = ZoneInfo(self.settings.timezone)
-        since = (asked_at.astimezone(zone) - dt.timedelta(days=1)).date()
         try:
-            listed = self.api.list_jobs(created_after=since)
+            listed = self._jobs_listed_since(asked_at)
         except ApiError as exc:
             log.info("the Jobs list is not available (%s)", exc)
             return None
@@ -402,6 +400,16 @@ class Executor:
         if errors and raise_first:
             raise errors[0]
 
+    def _jobs_listed_since(self, moment: dt.datetime) -> list[Job]:
+        """The Jobs list from the day before ``moment`` on (``CreatedAfter``, a date).
+
+        A day early, in the account's zone: the API's day edge may differ from ours.
+        Raises :class:`~clickkit.errors.ApiError` when the list is refused.
+        """
+        zone = ZoneInfo(self.settings.timezone)
+        since = (moment.astimezone(zone) - dt.timedelta(days=1)).date()
+        return self.api.list_jobs(created_after=since)
+
     def _survey(self, jobs_keys: Mapping[str, str]) -> dict[str, Job] | None:
         """The outstanding jobs as one ``GET Jobs`` list shows them (by id), or ``None``.
 
@@ -410,7 +418,6 @@ class Executor:
         not show is simply absent (its own poll decides); ``None`` when the list is
         refused, so the waiter polls each job for the rest of the wait.
         """
-        zone = ZoneInfo(self.settings.timezone)
         submitted = []
         for key in jobs_keys.values():
             raw = self._record_of(key).submitted_at
@@ -419,9 +426,8 @@ class Executor:
         if not submitted:
             return {}
         oldest = min(t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in submitted)
-        since = (oldest.astimezone(zone) - dt.timedelta(days=1)).date()
         try:
-            listed = self.api.list_jobs(created_after=since)
+            listed = self._jobs_listed_since(oldest)
         except ApiError as exc:
             log.info("the Jobs list was refused (%s); polling each job instead", exc)
             return None
