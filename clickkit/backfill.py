@@ -93,6 +93,8 @@ class BackfillReport:
         Exports of each quota day the run left for interactive use.
     exports_left : int
         Exports left in the current quota day after the run (reserve included).
+    kind : {"backfill", "sync"}
+        Which of the two ran (the report's text starts with it).
 
     Examples
     --------
@@ -112,6 +114,7 @@ class BackfillReport:
     left: tuple[dt.date, ...] = ()
     reserve: int = 0
     exports_left: int = 0
+    kind: str = "backfill"
 
     @property
     def complete(self) -> bool:
@@ -139,7 +142,7 @@ class BackfillReport:
     def __str__(self) -> str:
         total = self.days_done + self.days_left
         return (
-            f"backfill {self.start} to {self.end}: {self.exports} export"
+            f"{self.kind} {self.start} to {self.end}: {self.exports} export"
             f"{'s' if self.exports != 1 else ''}, {self.replays} replay"
             f"{'s' if self.replays != 1 else ''}; {self.days_done} of {total} days done, "
             f"{self.days_left} left; {self._next_text()}"
@@ -259,9 +262,10 @@ def sync(
     Examples
     --------
     >>> print(sync(client, "2026-09-01"))  # doctest: +SKIP
-    backfill 2026-09-01 to 2026-11-26: 10 exports, 1 replay; 40 of 87 days done, ...
+    sync 2026-09-01 to 2026-11-26: 10 exports, 1 replay; 40 of 87 days done, ...
     """
-    return client.backfill(since, until, reserve=reserve, wait=False, **filters)
+    report = client.backfill(since, until, reserve=reserve, wait=False, **filters)
+    return dataclasses.replace(report, kind="sync")
 
 
 # -- internals -------------------------------------------------------------------------

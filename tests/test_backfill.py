@@ -314,12 +314,12 @@ def test_sync_command_spends_once_and_prints_one_line_or_json(account) -> None:
     first = _clickkit("sync", "--since", since, "--json", env=env)
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
-    assert data["days_left"] == 0 and data["next_run"] is None
+    assert data["days_left"] == 0 and data["next_run"] is None and data["kind"] == "sync"
     assert data["exports"] == data["days_done"] >= 3
     assert sb.stats()["requests"]["ClickExport"] == data["exports"]
     second = _clickkit("sync", "--since", since, env=env)
     assert second.returncode == 0, second.stderr
-    assert len(second.stdout.splitlines()) == 1
+    assert len(second.stdout.splitlines()) == 1 and second.stdout.startswith("sync ")
     assert ": 0 exports, 0 replays;" in second.stdout and "0 left" in second.stdout
     assert sb.stats()["requests"]["ClickExport"] == data["exports"]
     refused = _clickkit("sync", "--since", since, "--reserve", "10", env=env)
