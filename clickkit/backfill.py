@@ -332,7 +332,7 @@ def _next_chance(
         return None
     last = record.last_run_at  # the replay guard's clock
     if last:
-        ready = last + loader.min_refresh_interval
+        ready = last + loader.options.min_refresh_interval
         if ready > now:
             return ready, f"{day_plan.date} may be replayed"
     return reset, "replay limit resets"

@@ -985,6 +985,8 @@ class Cache:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        from clickkit.schema import ENUMS
+
         if result.get("size") not in (None, len(data)):
             raise ValueError(f"size {len(data)} != recorded {result.get('size')}")
         recorded = result.get("content_hash")
@@ -993,8 +995,9 @@ class Cache:
         digest = _hasher().submit(_content_hash, data) if recorded is not None else None
         try:
             # ParquetFile reads one file without the dataset layer read_table adds (~1 ms).
+            # The enums come back as dictionaries, the form Parquet stores them in.
             table = pq.ParquetFile(
-                pa.BufferReader(data), page_checksum_verification=True, read_dictionary=_ENUM_NAMES
+                pa.BufferReader(data), page_checksum_verification=True, read_dictionary=list(ENUMS)
             ).read()
         finally:
             if digest is not None and digest.result() != recorded:
@@ -1044,12 +1047,6 @@ def _content_hash(data: Any) -> str:
     return hashlib.blake2b(memoryview(data), digest_size=32).hexdigest()
 
 
-#: Columns read as Arrow dictionaries (the documented enums); absent ones are ignored.
-_ENUM_NAMES = (
-    "ad_type", "deal_type", "deal_scope", "device_type", "device_family", "browser", "os",
-)  # fmt: skip
-
-
 def _plain_enums(table: pa.Table) -> pa.Table:
     """``table`` with dictionary columns as their plain values (the stored form)."""
     import pyarrow as pa
@@ -1077,14 +1074,14 @@ def _check_schema(schema: pa.Schema, extras: list[str] | None) -> None:
     """
     import pyarrow as pa
 
-    from clickkit.schema import COLUMNS, arrow_type
+    from clickkit.schema import COLUMNS, ENUMS, arrow_type
 
     expected = {c.name: arrow_type(c.kind) for c in COLUMNS}
     seen_extras = []
     for field in schema:
         want = expected.pop(field.name, None)
         if (
-            field.name in _ENUM_NAMES
+            field.name in ENUMS
             and pa.types.is_dictionary(field.type)
             and field.type.value_type == pa.string()
         ):

@@ -20,6 +20,7 @@ import collections
 import concurrent.futures
 import contextlib
 import datetime as dt
+import functools
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -508,9 +509,8 @@ class Executor:
         else:
             lock = held.pop_all()  # released by the writer once the record is closed
             try:
-                write = self._writer.submit(
-                    self._ingest_and_release, lock, key, stored, table, outcome, result
-                )
+                ingest = functools.partial(self._ingest, key, stored, table, outcome, result)
+                write = self._writer.submit(_released_after, lock, ingest)
             except BaseException:
                 lock.close()
                 raise
@@ -615,19 +615,6 @@ class Executor:
         )
         with contextlib.suppress(OSError):
             file.path.unlink()
-
-    def _ingest_and_release(
-        self,
-        lock: contextlib.ExitStack,
-        key: str,
-        record: Mapping[str, Any],
-        table: pa.Table,
-        file: Downloaded,
-        result: Mapping[str, Any],
-    ) -> None:
-        """:meth:`_ingest` on the writer thread, then release the key's lock."""
-        with lock:
-            self._ingest(key, record, table, file, result)
 
     # -- the account's time zone, as the API's own offsets show it ---------------------
 
@@ -791,6 +778,12 @@ def _run_end(job: Job) -> dt.datetime | None:
     return {"COMPLETED": job.completed, "FAILED": job.failed, "CANCELLED": job.cancelled}.get(
         job.status
     )
+
+
+def _released_after(lock: contextlib.ExitStack, work: Callable[[], None]) -> None:
+    """Run ``work`` (on the writer thread), then release the key's ``lock``."""
+    with lock:
+        work()
 
 
 def _new_run(job: Job, record: JobRecord) -> bool:

@@ -120,16 +120,6 @@ class Loader:
     def __post_init__(self) -> None:
         self.waiter_options = self.options.waiter_options()
 
-    @property
-    def min_refresh_interval(self) -> dt.timedelta:
-        """The replay guard's shortest time between two runs of a job."""
-        return self.options.min_refresh_interval
-
-    @property
-    def max_replays_per_day(self) -> int:
-        """The replay guard's most replays of a job in a quota day."""
-        return self.options.max_replays_per_day
-
     def __repr__(self) -> str:
         return f"Loader(account_sid={self.account_sid!r}, cache={self.cache!r})"
 
@@ -245,8 +235,9 @@ class Loader:
 
         def guard(record: JobRecord) -> str | None:
             return replay_refusal(
-                record, now, min_interval=self.min_refresh_interval,
-                max_per_day=self.max_replays_per_day, quota_timezone=self.settings.quota_timezone,
+                record, now, min_interval=self.options.min_refresh_interval,
+                max_per_day=self.options.max_replays_per_day,
+                quota_timezone=self.settings.quota_timezone,
             )  # fmt: skip
 
         day_plans = [

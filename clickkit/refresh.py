@@ -124,7 +124,8 @@ def refresh(
     status = loader.api.get_job(record.job_id).status if record.pending else None
     refusal = refresh_refusal(
         day, record, status, loader.now(), force=force,
-        min_interval=loader.min_refresh_interval, max_per_day=loader.max_replays_per_day,
+        min_interval=loader.options.min_refresh_interval,
+        max_per_day=loader.options.max_replays_per_day,
         quota_timezone=loader.settings.quota_timezone,
     )  # fmt: skip
     if refusal:

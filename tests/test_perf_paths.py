@@ -273,10 +273,3 @@ def test_a_day_file_that_cannot_be_stored_fails_the_call_and_is_resumed(make_cli
     frame = client.clicks(days[0], days[-1])
     assert client.sandbox_server.stats()["requests"].get("ClickExport", 0) == spent
     assert sorted({str(d) for d in frame["event_date"].dt.date.unique()}) == days
-
-
-def test_the_cache_reads_exactly_the_documented_enums_as_dictionaries(tmp_path) -> None:
-    from clickkit import cache
-
-    # The cache keeps its own copy of the names so that importing it stays light.
-    assert set(cache._ENUM_NAMES) == set(schema.ENUMS)
