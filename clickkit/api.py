@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import ipaddress
 import json
 import logging
@@ -29,7 +30,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -188,14 +189,15 @@ class Submission:
     replay_uri: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Downloaded:
-    """A result file written to disk intact.
+    """A result that arrived intact: written to disk, or held in memory.
 
     Attributes
     ----------
-    path : Path
-        Where the file now is (moved there atomically).
+    path : Path or None
+        Where the file now is (moved there atomically); ``None`` when it was kept in
+        memory (:attr:`content`).
     size : int
         Bytes written (after any ``Content-Encoding`` was decoded).
     checksum : str
@@ -211,9 +213,11 @@ class Downloaded:
         The row count a paged result names (``@total``), else ``None``.
     content_encoding : str
         The ``Content-Encoding`` the body arrived with (``""`` for none).
+    content : bytes or None
+        The decoded body, when it was kept in memory rather than written to ``path``.
     """
 
-    path: Path
+    path: Path | None
     size: int
     checksum: str
     content_type: str
@@ -221,6 +225,25 @@ class Downloaded:
     numpages: int | None = None
     total: int | None = None
     content_encoding: str = ""
+    content: bytes | None = None
+
+    def __repr__(self) -> str:
+        where = "in memory" if self.path is None else str(self.path)
+        return f"<Downloaded {where}: {self.size:,} bytes, {self.content_type!r}>"
+
+    def read(self) -> bytes:
+        """The result's bytes, from memory or from its file."""
+        if self.content is not None:
+            return self.content
+        if self.path is None:
+            return b""
+        return self.path.read_bytes()
+
+    def discard(self) -> None:
+        """Remove the result's file, if it was written to one."""
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
 
 
 @dataclass(frozen=True)
@@ -711,7 +734,12 @@ class ImpactApi:
         return job if job.id else Job(job_id, job.status or "QUEUED")
 
     def download(
-        self, job_id: str, dest: str | Path, *, stream: bool = False, page: int | None = None
+        self,
+        job_id: str,
+        dest: str | Path | None = None,
+        *,
+        stream: bool = False,
+        page: int | None = None,
     ) -> Downloaded | NotReady:
         """``GET Jobs/{id}/Download`` into ``dest``, or :class:`NotReady` on 202.
 
@@ -721,6 +749,9 @@ class ImpactApi:
         Follows the 302 to the signed storage URL with a session that carries no
         credentials. The file is streamed to a temporary file beside ``dest``, its size
         checked against ``Content-Length``, and renamed into place only when intact.
+        Without ``dest`` the body is kept in memory (:attr:`Downloaded.content`), with
+        the same checks: for a result that is parsed at once, a file to write, flush and
+        read back is only overhead.
 
         Raises
         ------
@@ -754,9 +785,9 @@ class ImpactApi:
             return self._fetch_storage(
                 urljoin(self._url(f"Jobs/{job_id}/Download"), location), dest
             )
-        return _save(response, Path(dest), "Download", content=small)
+        return _save(response, dest, "Download", content=small)
 
-    def _fetch_storage(self, url: str, dest: str | Path) -> Downloaded:
+    def _fetch_storage(self, url: str, dest: str | Path | None) -> Downloaded:
         host = urlsplit(url).netloc
         started = time.monotonic()
         try:
@@ -779,7 +810,7 @@ class ImpactApi:
                 status=status,
                 endpoint="Storage",
             )
-        return _save(response, Path(dest), "Storage")
+        return _save(response, dest, "Storage")
 
 
 def _next_page(body: Any, number: int) -> str | None:
@@ -854,9 +885,14 @@ _STREAM_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSErr
 
 
 def _save(
-    response: requests.Response, dest: Path, endpoint: str, *, content: bytes | None = None
+    response: requests.Response,
+    dest: str | Path | None,
+    endpoint: str,
+    *,
+    content: bytes | None = None,
 ) -> Downloaded:
-    """Stream a response body to ``dest`` atomically, verifying it arrived whole.
+    """Stream a response body to ``dest`` atomically (or into memory without one),
+    verifying it arrived whole.
 
     The bytes on the wire are checked against ``Content-Length``; a gzip body is decoded
     here and must end with gzip's own end marker (its checksum is verified by zlib).
@@ -882,7 +918,7 @@ def _save(
             endpoint=endpoint,
         )
 
-    def stream(tmp: str) -> tuple[int, int]:
+    def stream(out: BinaryIO) -> int:
         size = wire = 0
         decoder = zlib.decompressobj(wbits=31) if gzipped else None
         # Undecoded bytes when gzip is ours to decode; other encodings are left to urllib3.
@@ -891,38 +927,47 @@ def _save(
             if content is not None
             else response.raw.stream(1 << 20, decode_content=not gzipped)
         )
-        with open(tmp, "wb") as out:
-            try:
-                for chunk in chunks:
-                    wire += len(chunk)
-                    data = decoder.decompress(chunk) if decoder else chunk
-                    out.write(data)
-                    digest.update(data)
-                    size += len(data)
-                    if len(head) < 4096:
-                        head.extend(data[: 4096 - len(head)])
-                if decoder is not None:
-                    tail = decoder.flush()
-                    out.write(tail)
-                    digest.update(tail)
-                    size += len(tail)
-            except _STREAM_ERRORS as exc:
-                raise cut_short(f"{wire} bytes arrived ({type(exc).__name__})") from None
+        try:
+            for chunk in chunks:
+                wire += len(chunk)
+                data = decoder.decompress(chunk) if decoder else chunk
+                out.write(data)
+                digest.update(data)
+                size += len(data)
+                if len(head) < 4096:
+                    head.extend(data[: 4096 - len(head)])
+            if decoder is not None:
+                tail = decoder.flush()
+                out.write(tail)
+                digest.update(tail)
+                size += len(tail)
+        except _STREAM_ERRORS as exc:
+            raise cut_short(f"{wire} bytes arrived ({type(exc).__name__})") from None
         if not gzipped and content is None:
             wire = response.raw.tell() or wire
         if expected is not None and wire != expected:
             raise cut_short(f"{wire} of {expected} bytes arrived")
         if decoder is not None and not decoder.eof:
             raise cut_short(f"the gzip stream ended early after {wire} bytes")
-        return size, wire
+        return size
 
+    def to_file(tmp: str) -> int:
+        with open(tmp, "wb") as out:
+            return stream(out)
+
+    body: bytes | None = None
     try:
-        size, _ = atomic_write(dest, stream, suffix=".part")
+        if dest is None:
+            buffer = io.BytesIO()
+            size = stream(buffer)
+            body = buffer.getvalue()
+        else:
+            size = atomic_write(Path(dest), to_file, suffix=".part")
     finally:
         response.close()
     numpages, total = _pages(bytes(head))
     return Downloaded(
-        dest,
+        None if dest is None else Path(dest),
         size,
         digest.hexdigest(),
         content_type,
@@ -930,4 +975,5 @@ def _save(
         numpages=numpages,
         total=total,
         content_encoding=encoding,
+        content=body,
     )

@@ -5,7 +5,8 @@ Layout of a cache directory (created private to the user, mode 0700)::
     index/                  diskcache (SQLite) with JSON values only, never pickles
     index.broken-<time>/    a damaged index, moved aside when it was rebuilt
     days/<key>.parquet      one typed day frame per request key (canonical schema)
-    downloads/              result files while they are downloaded and parsed
+
+Results are downloaded into memory and parsed at once: no file of them is written.
 
 Day frames live outside diskcache so its size-based eviction can never drop them; every
 file is written to a temporary name and renamed into place, so a reader never sees half a
@@ -281,7 +282,6 @@ class CacheBackend(Protocol):
     def reserved_by_others(self, account_sid: str, quota_day: dt.date, owner: str) -> int: ...
     def lock(self, key: str, *, expire: float = 300.0, timeout: float = 600.0) -> Any: ...
     def day_path(self, key: str) -> Path: ...
-    def download_path(self, key: str) -> Path: ...
     def write_day(
         self, key: str, table: pa.Table, *, record: Mapping[str, Any] | None = None
     ) -> dict[str, Any]: ...
@@ -324,8 +324,7 @@ class Cache:
             probe = self.root / f".probe-{os.getpid()}"
             probe.write_bytes(b"")
             probe.unlink()
-            for sub in ("days", "downloads"):
-                (self.root / sub).mkdir(exist_ok=True, mode=0o700)
+            (self.root / "days").mkdir(exist_ok=True, mode=0o700)
             # Tables just written, by key, with the hash of the bytes they were encoded
             # to: read back once, those bytes prove the file and need no decoding.
             self._written: dict[str, tuple[str, pa.Table]] = {}
@@ -836,32 +835,27 @@ class Cache:
         """Where the day frame of a request key is stored."""
         return self.root / "days" / f"{key}.parquet"
 
-    def download_path(self, key: str) -> Path:
-        """Where the result file of a request key is downloaded to."""
-        return self.root / "downloads" / f"{key}.export"
-
     def check_writable(self) -> None:
-        """Make sure day files and downloads can be written, before any export is spent.
+        """Make sure day files can be written, before any export is spent.
 
-        Creates and removes a temporary file in ``days/`` and ``downloads/``.
+        Creates and removes a temporary file in ``days/``.
 
         Raises
         ------
         CacheError
             Naming the folder, ``cache_dir`` and ``CLICKKIT_CACHE_DIR``.
         """
-        for sub in ("days", "downloads"):
-            folder = self.root / sub
-            try:
-                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".probe-")
-                os.close(fd)
-                os.unlink(tmp)
-            except OSError as exc:
-                raise CacheError(
-                    f"the cache folder {folder} is not writable ({exc.strerror or exc}); "
-                    "nothing was exported. Make it a writable folder, or pass cache_dir= (or "
-                    "set CLICKKIT_CACHE_DIR) to another one."
-                ) from None
+        folder = self.root / "days"
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".probe-")
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as exc:
+            raise CacheError(
+                f"the cache folder {folder} is not writable ({exc.strerror or exc}); "
+                "nothing was exported. Make it a writable folder, or pass cache_dir= (or "
+                "set CLICKKIT_CACHE_DIR) to another one."
+            ) from None
 
     @_guarded("writing a day file", files=True)
     def write_day(

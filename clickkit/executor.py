@@ -25,7 +25,6 @@ import logging
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +43,7 @@ from clickkit.errors import (
     TimezoneMismatchWarning,
 )
 from clickkit.plan import DayPlan, ExportRequest, Filters, Plan, Request, is_final, quota_day
+from clickkit.prefetch import Prefetcher
 from clickkit.records import JobRecord
 from clickkit.settings import Settings
 
@@ -100,6 +100,9 @@ class Executor:
     #: :meth:`wait`), so the next result downloads while the previous one is written.
     _writer: concurrent.futures.ThreadPoolExecutor | None = field(default=None, init=False)
     _writes: list[concurrent.futures.Future[None]] = field(default_factory=list, init=False)
+    #: Downloads of results a Jobs list showed finished, fetched one ahead (during
+    #: :meth:`wait`).
+    _prefetcher: Prefetcher | None = field(default=None, init=False)
 
     def export_record(
         self, key: str, export: ExportRequest, job_id: str, status: str, at: dt.datetime
@@ -302,7 +305,10 @@ class Executor:
             return outcome
 
         def survey(job_ids: Sequence[str]) -> Mapping[str, Job] | None:
-            return self._survey({j: by_job[j] for j in job_ids})
+            listed = self._survey({j: by_job[j] for j in job_ids})
+            if listed is not None and self._prefetcher is not None:
+                self._prefetcher.plan(self._ready_to_download(job_ids, listed, by_job))
+            return listed
 
         def on_round(results: Mapping[str, jobs.Check]) -> None:
             states = collections.Counter(
@@ -317,7 +323,8 @@ class Executor:
         )
         waiter = jobs.Waiter(waker=self.postback, **self.waiter_options)
         # A team cache uploads each day and renews its claims: it stores inline, as before.
-        with self._background_writes(len(by_job) > 1 and isinstance(self.cache, Cache)):
+        overlap = len(by_job) > 1 and isinstance(self.cache, Cache)
+        with self._background_writes(overlap), self._downloads_ahead(overlap):
             results = waiter.wait(
                 by_job,
                 check,
@@ -388,6 +395,37 @@ class Executor:
             self._finish_writes(raise_first=False)
             raise
         self._finish_writes(raise_first=True)
+
+    @contextlib.contextmanager
+    def _downloads_ahead(self, enabled: bool) -> Iterator[None]:
+        """Download the next result a Jobs list showed finished while one is parsed."""
+        if not enabled or self._prefetcher is not None:
+            yield
+            return
+        with Prefetcher(lambda job_id: jobs.fetch_result(self.api, job_id)) as prefetcher:
+            self._prefetcher = prefetcher
+            try:
+                yield
+            finally:
+                self._prefetcher = None
+
+    def _ready_to_download(
+        self, job_ids: Sequence[str], listed: Mapping[str, Job], by_job: Mapping[str, str]
+    ) -> list[str]:
+        """The jobs of a round whose check will download their result at once.
+
+        Those the list shows COMPLETED whose record waits for no replay: a replayed job's
+        check first asks whether the run is the new one, so its download is not certain.
+        """
+        ready = []
+        for job_id in job_ids:
+            job = listed.get(job_id)
+            if job is None or job.status != "COMPLETED":
+                continue
+            record = self._record_of(by_job[job_id])
+            if record.job_id == job_id and record.pending and not record.awaiting_replay:
+                ready.append(job_id)
+        return ready
 
     def _finish_writes(self, *, raise_first: bool) -> None:
         """Wait for the background writes; raise the first failure, or log them all."""
@@ -460,6 +498,8 @@ class Executor:
         held: contextlib.ExitStack,
     ) -> jobs.Check:
         """:meth:`_check` under the key's lock (``held``, which a background write takes)."""
+        # Taken first, whatever follows: the next planned download may start now.
+        ahead = self._prefetcher.take(job_id) if self._prefetcher is not None else None
         stored = self.cache.job(key) or {"key": key}
         record = JobRecord.from_json(stored)
         if record.job_id != job_id:
@@ -481,7 +521,12 @@ class Executor:
                     record = JobRecord.from_json(stored)
                 if known.status != "COMPLETED":
                     return self._not_ready(key, record, known)
-            outcome = jobs.fetch_result(self.api, job_id, self.cache.download_path(key))
+            if ahead is not None and not record.awaiting_replay:
+                outcome = ahead.result()  # fetched while the previous result was parsed
+            else:
+                # Kept in memory: it is parsed at once, so a file would only be written,
+                # flushed and read back.
+                outcome = jobs.fetch_result(self.api, job_id)
         except NotFoundError:
             # The API no longer knows the job (Jobs/{id} is 404): forget it so the day
             # can be planned as a new export.
@@ -504,12 +549,13 @@ class Executor:
             log.info("download of job %s refused (%s); fetching it again", job_id, exc)
             return jobs.Check("pending")
         result = self._result(record, table, outcome)
+        del outcome  # its bytes are parsed: not kept while the table waits to be written
         if self._writer is None:
-            self._ingest(key, stored, table, outcome, result)
+            self._ingest(key, stored, table, result)
         else:
             lock = held.pop_all()  # released by the writer once the record is closed
             try:
-                ingest = functools.partial(self._ingest, key, stored, table, outcome, result)
+                ingest = functools.partial(self._ingest, key, stored, table, result)
                 write = self._writer.submit(_released_after, lock, ingest)
             except BaseException:
                 lock.close()
@@ -542,14 +588,13 @@ class Executor:
         against the job's ``RecordsProcessed``.
         """
         job_id = str(record.job_id)
-        paths = [first.path]
+        pages = [first]
         try:
             for page in range(2, (first.numpages or 1) + 1):
-                dest = first.path.with_suffix(f".p{page}")
-                outcome = self.api.download(job_id, dest, page=page)
+                outcome = self.api.download(job_id, page=page)
                 if not isinstance(outcome, Downloaded):
                     raise DownloadError(f"page {page} of job {job_id} is not ready")
-                paths.append(outcome.path)
+                pages.append(outcome)
             expected = first.total if first.numpages else None
             if expected is None and (not first.length_checked or first.size == 0):
                 known = known or self.api.get_job(job_id)
@@ -560,21 +605,19 @@ class Executor:
             zone = self.settings.timezone
             if first.size == 0:
                 table = schema.empty_table()  # the job itself reports no rows
-            elif len(paths) > 1:
-                table = schema.parse_pages(paths, fmt, timezone=zone)
+            elif len(pages) > 1:
+                table = schema.parse_pages([p.read() for p in pages], fmt, timezone=zone)
             else:
-                table = schema.parse_export(first.path, fmt, timezone=zone)
+                table = schema.parse_export(first.read(), fmt, timezone=zone)
             if expected is not None and table.num_rows != expected:
                 raise DownloadError(
                     f"the result has {table.num_rows} rows but the job reports {expected}"
                 )
         except (DownloadError, NotFoundError) as exc:
-            _remove(paths)
             raise DownloadError(str(exc), endpoint="Download") from None
-        except BaseException:
-            _remove(paths)
-            raise
-        _remove(paths[1:])
+        finally:
+            for page in pages:
+                page.discard()
         return table
 
     def _result(self, record: JobRecord, table: pa.Table, file: Downloaded) -> dict[str, Any]:
@@ -601,7 +644,6 @@ class Executor:
         key: str,
         record: Mapping[str, Any],
         table: pa.Table,
-        file: Downloaded,
         result: Mapping[str, Any],
     ) -> None:
         """Store the verified table as the day frame and close the job record."""
@@ -613,8 +655,6 @@ class Executor:
             status="COMPLETED",
             result={**meta, **result},
         )
-        with contextlib.suppress(OSError):
-            file.path.unlink()
 
     # -- the account's time zone, as the API's own offsets show it ---------------------
 
@@ -803,12 +843,6 @@ def _offset(delta: dt.timedelta | None) -> str:
     minutes = int((delta or dt.timedelta()).total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def _remove(paths: Iterable[Path]) -> None:
-    for path in paths:
-        with contextlib.suppress(OSError):
-            path.unlink()
 
 
 def local_filters(filters: Filters) -> dict[str, Any]:

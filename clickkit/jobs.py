@@ -76,8 +76,11 @@ class ResultGone:
     job: Job
 
 
-def fetch_result(api: ImpactApi, job_id: str, dest: Path) -> Downloaded | Job | ResultGone:
-    """Download a job's result to ``dest``, or say why there is none yet.
+def fetch_result(
+    api: ImpactApi, job_id: str, dest: Path | None = None
+) -> Downloaded | Job | ResultGone:
+    """Download a job's result to ``dest`` (into memory without one), or say why there
+    is none yet.
 
     Returns the Job when it has no result yet (queued, running, in error, failed or
     cancelled, however the server signals that: 202, a 200 carrying the Job, 404 or

@@ -1148,10 +1148,6 @@ class SharedCache:
             return None
         return int(response["ContentLength"])
 
-    def download_path(self, key: str) -> Path:
-        """Where the result file of a request key is downloaded to (local)."""
-        return self.local.download_path(key)
-
     def _fetch_day(self, key: str, result: Mapping[str, Any]) -> bool:
         """Copy the bucket's day file to the mirror if it has the recorded content hash."""
         try:

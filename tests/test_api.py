@@ -151,6 +151,24 @@ def test_truncated_download_is_detected_and_leaves_no_file(sandbox: Sandbox, tmp
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_download_without_dest_is_kept_in_memory_with_the_same_checks(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    api, _, _ = _api(sandbox)
+    sub = api.submit_click_export(DAY)
+    on_disk = api.download(sub.job_id, tmp_path / "a.csv")
+    in_memory = api.download(sub.job_id)
+    assert isinstance(on_disk, Downloaded) and isinstance(in_memory, Downloaded)
+    assert in_memory.path is None and in_memory.content_encoding == "gzip"
+    assert in_memory.read() == on_disk.read() == (tmp_path / "a.csv").read_bytes()
+    assert (in_memory.size, in_memory.checksum) == (on_disk.size, on_disk.checksum)
+    assert "in memory" in repr(in_memory) and "Id," not in repr(in_memory)
+    assert list(tmp_path.iterdir()) == [tmp_path / "a.csv"]
+    sandbox.set_faults(truncate_downloads=True)
+    with pytest.raises(ck.DownloadError, match="cut short"):
+        api.download(sub.job_id)
+
+
 def test_expired_signed_url_is_a_download_error(sandbox: Sandbox, tmp_path: Path) -> None:
     api, _, _ = _api(sandbox)
     sub = api.submit_click_export(DAY)

@@ -273,3 +273,35 @@ def test_a_day_file_that_cannot_be_stored_fails_the_call_and_is_resumed(make_cli
     frame = client.clicks(days[0], days[-1])
     assert client.sandbox_server.stats()["requests"].get("ClickExport", 0) == spent
     assert sorted({str(d) for d in frame["event_date"].dt.date.unique()}) == days
+
+
+def test_results_are_parsed_from_memory_without_a_scratch_file(make_client) -> None:
+    # A result is parsed as soon as it arrives: writing, flushing and reading back a file
+    # of it would only cost time. The cache holds day files and its index, nothing else.
+    client = make_client()
+    frame = client.clicks("2026-11-16", "2026-11-18")
+    assert len(frame) and frame.attrs["clickkit"]["storage_downloads"] == 3
+    assert sorted(p.name for p in client.cache.root.iterdir() if not p.name.startswith(".")) == [
+        "days",
+        "index",
+    ]
+
+
+def test_finished_results_download_ahead_without_an_extra_call(make_client) -> None:
+    # The Jobs list shows every job finished: each result downloads on its own thread
+    # while the one before it is parsed, and each is downloaded exactly once.
+    import threading
+
+    client = make_client()
+    threads: list[str] = []
+
+    def note(response, **kwargs) -> None:
+        if response.request.path_url.split("?")[0].endswith("/Download"):
+            threads.append(threading.current_thread().name)
+
+    with client.api.response_hook(note):
+        frame = client.clicks("2026-11-14", "2026-11-18")
+    assert frame.attrs["clickkit"]["storage_downloads"] == 5
+    assert threads == ["clickkit-download_0"] * 5
+    again = client.clicks("2026-11-14", "2026-11-18")
+    pd.testing.assert_frame_equal(frame, again)
