@@ -1,0 +1,150 @@
+"""The columnar XML reader reads large documents exactly as the record reader does.
+
+A document over 1 MiB is read in two halves on two threads, and when every Click repeats
+the first one's tags its tags are compared in blocks; a change anywhere in it (the last
+Click, the second half) must still give the record reader's table or ``None``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from clickkit import readers, schema
+from clickkit.errors import ParseError
+from clickkit.sandbox import generate_day, serialize
+
+
+@pytest.fixture(scope="module")
+def day() -> pa.Table:
+    return generate_day(dt.date(2026, 11, 1), seed=3, clicks_per_day=3000, timezone="UTC")
+
+
+@pytest.fixture(scope="module")
+def document(day: pa.Table) -> str:
+    # Over twice the size that is read in halves, on two threads.
+    data = serialize(day, "XML")
+    assert len(data) > 2 * readers._SPLIT_BYTES
+    return data.decode()
+
+
+def records(data: bytes) -> pa.Table:
+    return schema._records_to_table(schema._xml_records(data))
+
+
+def columnar(data: bytes) -> pa.Table | None:
+    """The columnar table, after checking it equals the record reader's (when it answers)."""
+    fast = readers.xml_table(data, is_field=schema.is_schema_field)
+    if fast is not None:
+        slow = records(data)
+        assert fast.schema == slow.schema
+        assert fast.equals(slow)
+    return fast
+
+
+def at(text: str, tag: str, *, last: bool) -> int:
+    """Where ``tag`` is: its last occurrence, or its first past the middle of ``text``."""
+    return text.rindex(tag) if last else text.index(tag, len(text) // 2)
+
+
+def edit(text: str, old: str, new: str, *, last: bool = False) -> str:
+    """``text`` with one ``old`` (the last, or the first in the second half) made ``new``."""
+    i = at(text, old, last=last)
+    return text[:i] + new + text[i + len(old) :]
+
+
+def element(text: str, field: str, new: str, *, last: bool = False) -> str:
+    """``text`` with one whole ``<field>...</field>`` made ``new``."""
+    i = at(text, f"<{field}>", last=last)
+    j = text.index(f"</{field}>", i) + len(field) + 3
+    return text[:i] + new + text[j:]
+
+
+def value(field: str, text: str) -> str:
+    return f"<{field}>{text}</{field}>"
+
+
+def test_a_large_export_takes_the_columnar_path(day: pa.Table, document: str) -> None:
+    table = columnar(document.encode())
+    assert table is not None and table.num_rows == day.num_rows
+
+
+CHANGES = {
+    "a name of the same length": lambda t: element(t, "Os", value("Ox", "TV"), last=True),
+    "a field missing": lambda t: element(t, "Browser", ""),
+    "a field more": lambda t: edit(t, "<SearchText>", value("Late", "x") + "<SearchText>"),
+    "an empty element": lambda t: element(t, "Os", "<Os/>", last=True),
+    "entities": lambda t: element(t, "AdName", value("AdName", "a &amp;lt;b&gt; &quot;c&apos;")),
+    "line ends": lambda t: element(t, "AdName", value("AdName", "two\r\nlines\rand\n"), last=True),
+    "a '>' in a text": lambda t: element(t, "AdName", value("AdName", "a > b")),
+    "N/A": lambda t: element(t, "CustomerCity", value("CustomerCity", "N/A")),
+    "n/A": lambda t: element(t, "CustomerCity", value("CustomerCity", "n/A")),
+    "whitespace between tags": lambda t: edit(t, "<Os>", "\n  <Os>", last=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_a_change_anywhere_reads_as_the_record_reader_reads_it(document: str, name: str) -> None:
+    data = CHANGES[name](document).encode()
+    table = columnar(data)  # equal to the record reader's when it answers
+    if name != "a name of the same length":
+        assert table is not None  # the Clicks differ: read tag by tag, still columnar
+
+
+@pytest.mark.parametrize("block", [1000, 50_000])
+def test_tags_are_compared_block_by_block(
+    monkeypatch: pytest.MonkeyPatch, document: str, block: int
+) -> None:
+    monkeypatch.setattr(readers, "_COMPARE", block)  # bytes of tags compared at a time
+    assert columnar(document.encode()) is not None
+    for last in (False, True):  # a Click in a block of each half
+        changed = element(document, "Os", value("Ox", "TV"), last=last).encode()
+        assert columnar(changed) is not None  # read tag by tag: equal to the records
+
+
+FLAWS = {
+    "a close tag that does not match": lambda t: edit(t, "</Os>", "</OS>", last=True),
+    "an unclosed Click": lambda t: edit(t, "</Click>", "", last=True),
+    "a stray '&'": lambda t: element(t, "AdName", value("AdName", "a & b")),
+    "a '<' in a text": lambda t: element(t, "AdName", value("AdName", "a < b"), last=True),
+    "a comment": lambda t: edit(t, "<Os>", "<!-- note --><Os>", last=True),
+    "a character reference": lambda t: element(t, "AdName", value("AdName", "&#65;")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLAWS))
+def test_a_flaw_anywhere_is_left_to_the_record_reader(
+    day: pa.Table, document: str, name: str
+) -> None:
+    data = FLAWS[name](document).encode()
+    assert readers.xml_table(data, is_field=schema.is_schema_field) is None
+    if name in ("a comment", "a character reference"):
+        assert schema.parse_export(data, "XML").num_rows == day.num_rows  # well-formed
+    else:
+        with pytest.raises(ParseError):
+            schema.parse_export(data, "XML")
+
+
+def test_a_group_twice_in_one_click_is_read_record_by_record() -> None:
+    # The record reader keeps the last group; the columnar reader must not merge them.
+    data = (
+        b'<?xml version="1.0" encoding="UTF-8"?><ImpactRadiusResponse><Clicks><Click>'
+        b"<Id>a</Id><PartnerRelated><SubId1>x</SubId1></PartnerRelated>"
+        b"<PartnerRelated><SubId2>y</SubId2></PartnerRelated></Click>"
+        b"</Clicks></ImpactRadiusResponse>"
+    )
+    assert readers.xml_table(data, is_field=schema.is_schema_field) is None
+    assert records(data).to_pylist() == [{"Id": "a", "SubId2": "y"}]
+
+
+def test_the_replacements_follow_the_body_bytes() -> None:
+    text = b"<Id>a&amp;lt;b</Id><Os>c\r\nd</Os>"
+    assert readers._unescape(text, 0, len(text)) == [
+        ("\r\n", "\n"),
+        ("\r", "\n"),
+        ("&amp;", "&"),
+    ]
+    assert readers._unescape(b"<Id>plain</Id>", 0, 14) == []
+    assert readers._unescape(b"<Id>&#65;</Id>", 0, 14) is None
