@@ -312,12 +312,22 @@ def clickkit_cold(data: bytes) -> Any:
 
 
 def _baseline_convert_options() -> Any:
+    """The column types clickkit reads: the schema's, with the enums as dictionaries.
+
+    clickkit reads the seven enum columns as dictionaries of their text, so the baseline
+    does too (its ``to_pandas`` then makes them categoricals, as clickkit's frame has).
+    """
+    import pyarrow as pa
     import pyarrow.csv as pacsv
 
     from clickkit import schema
 
+    enum = pa.dictionary(pa.int32(), pa.string())
     return pacsv.ConvertOptions(
-        column_types={c.source: schema.arrow_type(c.kind) for c in schema.COLUMNS},
+        column_types={
+            c.source: enum if c.kind == "enum" else schema.arrow_type(c.kind)
+            for c in schema.COLUMNS
+        },
         null_values=["", "n/a", "N/A"],
         strings_can_be_null=True,
     )
@@ -346,10 +356,8 @@ def pyarrow_cold_same_options(data: bytes) -> Any:
     convert.true_values = ["true", "TRUE", "True", "1", "t", "T", "yes", "YES"]
     convert.false_values = ["false", "FALSE", "False", "0", "f", "F", "no", "NO"]
     convert.timestamp_parsers = [pacsv.ISO8601]
-    convert.column_types = {
-        **{c.name: schema.arrow_type(c.kind) for c in schema.COLUMNS},
-        **convert.column_types,
-    }
+    types = convert.column_types
+    convert.column_types = {**{c.name: types[c.source] for c in schema.COLUMNS}, **types}
     parse = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda row: "skip")
     read = pacsv.ReadOptions(block_size=1 << 20)
     table = pacsv.read_csv(

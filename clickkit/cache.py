@@ -890,7 +890,8 @@ class Cache:
             extras = tuple(c for c in table.column_names if c not in COLUMN_NAMES)
             stored = DayFileRecord.of(record, key=key, rows=table.num_rows, extra_columns=extras)
             metadata[RECORD_METADATA_KEY] = json.dumps(stored.to_json(), sort_keys=True).encode()
-        table = _plain_enums(table).replace_schema_metadata(metadata)
+        given = table.replace_schema_metadata(metadata)  # its enums stay dictionaries
+        table = _plain_enums(given)
         sink = pa.BufferOutputStream()
         # Dictionary encoding only where values repeat: for the per-click columns it is
         # work thrown away (pyarrow falls back to plain pages), and the file is smaller.
@@ -901,7 +902,7 @@ class Cache:
         data = sink.getvalue()
         atomic_write(self.day_path(key), lambda tmp: Path(tmp).write_bytes(data))
         digest = _content_hash(data)
-        self._remember(key, digest, table)
+        self._remember(key, digest, given)  # read back as the decoding would give it
         return {"rows": table.num_rows, "size": data.size, "content_hash": digest}
 
     def _remember(self, key: str, digest: str, table: pa.Table) -> None:

@@ -482,12 +482,16 @@ def test_parse_pages_of_three_json_pages_is_one_table(dst_day: pa.Table, tmp_pat
 
 def test_concat_tables_after_a_parquet_round_trip(tmp_path) -> None:
     day = quiet(b"Id,EventDate,DeviceType\na,2026-10-05T08:00:00-04:00,PHONE\n")
-    pq.write_table(
-        day.cast(day.schema.set(5, pa.field("event_date", pa.timestamp("us", "UTC")))),
-        tmp_path / "d.parquet",
-    )
+    enum = pa.dictionary(pa.int32(), pa.string())
+    assert day["device_type"].type == enum  # an enum is read as a dictionary of its text
+    i = day.schema.get_field_index("device_type")
+    text = day.set_column(i, "device_type", day["device_type"].cast(pa.string()))
+    stored = text.schema.set(5, pa.field("event_date", pa.timestamp("us", "UTC")))
+    pq.write_table(text.cast(stored), tmp_path / "d.parquet")  # enums stored as text
     reread = pq.read_table(tmp_path / "d.parquet", read_dictionary=["device_type"])
-    both = schema.concat_tables([day, reread])
-    assert both.schema.field("event_date").type == pa.timestamp("ms", tz="UTC")
-    assert both["device_type"].type == pa.string()
-    assert both["event_date"].to_pylist() == [utc(2026, 10, 5, 12)] * 2
+    for first, kind in ((day, enum), (text, pa.string())):  # text with a dictionary: text
+        both = schema.concat_tables([first, reread])
+        assert both.schema.field("event_date").type == pa.timestamp("ms", tz="UTC")
+        assert both["device_type"].type == kind
+        assert both["device_type"].to_pylist() == ["PHONE"] * 2
+        assert both["event_date"].to_pylist() == [utc(2026, 10, 5, 12)] * 2
