@@ -1524,6 +1524,7 @@ def _fast_frame(
     import numpy as np
     import pandas as pd
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     create = _create_from_blocks()
     if (
@@ -1556,6 +1557,12 @@ def _fast_frame(
                     codes, dtype=_categorical_dtype(tuple(found)), validate=False
                 )
             )
+        elif dtype is text and type_ == pa.string():
+            # pandas keeps text as large_string: its 64-bit offsets are made here, in the
+            # system allocator (pyarrow's default keeps the pages they take after the
+            # frame is gone; the values themselves are shared, not copied).
+            wide = pc.cast(column, pa.large_string(), memory_pool=pa.system_memory_pool())
+            arrays.append(text.__from_arrow__(wide))
         elif dtype is not None:
             arrays.append(dtype.__from_arrow__(column))
         elif pa.types.is_timestamp(type_) and type_.tz is not None:

@@ -323,3 +323,19 @@ def test_finished_results_download_ahead_without_an_extra_call(make_client) -> N
     assert threads == ["clickkit-download_0"] * 5
     again = client.clicks("2026-11-14", "2026-11-18")
     pd.testing.assert_frame_equal(frame, again)
+
+
+def test_text_offsets_for_pandas_are_made_in_the_system_allocator(day: pa.Table) -> None:
+    # pandas keeps text as large_string; the 64-bit offsets the conversion makes outlive
+    # the table, and pyarrow's default allocator would keep their pages after the frame.
+    if pa.default_memory_pool().backend_name == "system":
+        pytest.skip("the default allocator is the system one here")
+    table = schema.parse_export(serialize(day, "CSV"), timezone=TZ)
+    text = [table[f.name] for f in table.schema if f.type == pa.string()]
+    offsets = sum(8 * (len(c) + c.num_chunks) for c in text)
+    default, system = pa.default_memory_pool(), pa.system_memory_pool()
+    before = default.bytes_allocated(), system.bytes_allocated()
+    frame = schema.to_pandas(table, TZ)
+    grown = default.bytes_allocated() - before[0], system.bytes_allocated() - before[1]
+    assert len(frame) == table.num_rows and str(frame["ip_address"].dtype) == "str"
+    assert grown[0] < offsets / 4 and grown[1] >= offsets
