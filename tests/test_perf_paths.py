@@ -339,3 +339,31 @@ def test_text_offsets_for_pandas_are_made_in_the_system_allocator(day: pa.Table)
     grown = default.bytes_allocated() - before[0], system.bytes_allocated() - before[1]
     assert len(frame) == table.num_rows and str(frame["ip_address"].dtype) == "str"
     assert grown[0] < offsets / 4 and grown[1] >= offsets
+
+
+def test_both_ways_of_decoding_a_day_file_agree_and_catch_damage(tmp_path, day: pa.Table) -> None:
+    # The file reader pq.ParquetFile wraps is used when it takes a pool; the dataset
+    # fragment is the way if a pyarrow release changes that. Both must give the same
+    # table and verify page checksums.
+    import pyarrow.parquet as pq
+
+    from clickkit import cache as cache_module
+
+    table = schema.parse_export(serialize(day, "CSV"), timezone=TZ)
+    cache = Cache(tmp_path)
+    try:
+        cache.write_day("a", table)
+        data = cache.day_path("a").read_bytes()
+    finally:
+        cache.close()
+    expected = pq.ParquetFile(pa.BufferReader(data), read_dictionary=list(schema.ENUMS)).read()
+    system = pa.system_memory_pool()
+    assert cache_module._file_reader() is not None  # the fast way is the one taken here
+    for decoded in (cache_module._decode(data), cache_module._decode_fragment(data, system)):
+        assert decoded.equals(expected)
+        assert decoded.schema.equals(expected.schema, check_metadata=True)
+    damaged = bytearray(data)
+    damaged[len(data) // 3] ^= 0xFF  # inside a data page
+    for decode in (cache_module._decode, lambda d: cache_module._decode_fragment(d, system)):
+        with pytest.raises(OSError):
+            decode(bytes(damaged))
