@@ -14,7 +14,8 @@ import random
 import pyarrow as pa
 import pytest
 
-from clickkit import readers, schema
+from clickkit import json_layout, readers, schema
+from clickkit.columnar import _SPLIT_BYTES
 from clickkit.errors import ParseError
 from clickkit.sandbox import generate_day, serialize
 
@@ -27,7 +28,7 @@ def day() -> pa.Table:
 @pytest.fixture(scope="module")
 def export(day: pa.Table) -> bytes:
     data = serialize(day, "JSON")
-    assert len(data) > 2 * readers._SPLIT_BYTES  # checked and cut on two threads
+    assert len(data) > 2 * _SPLIT_BYTES  # checked and cut on two threads
     return data
 
 
@@ -37,7 +38,7 @@ def records(data: bytes) -> pa.Table:
 
 def repeated(data: bytes) -> pa.Table | None:
     """The repeated layout's table, after checking it equals the record reader's."""
-    table = readers._repeated_json(data, schema.is_schema_field)
+    table = json_layout._repeated_json(data, schema.is_schema_field)
     if table is not None:
         expected = records(data)
         assert table.schema == expected.schema
@@ -125,7 +126,7 @@ def test_one_record_that_differs_is_left_to_the_parsing_reader(
     export: bytes, name: str, last: bool
 ) -> None:
     data = edit_record(export, CHANGES[name], last=last)
-    assert readers._repeated_json(data, schema.is_schema_field) is None
+    assert json_layout._repeated_json(data, schema.is_schema_field) is None
     assert readers.json_table(data, is_field=schema.is_schema_field) in (None, records(data))
 
 
@@ -137,7 +138,7 @@ def test_the_last_record_ends_as_the_first(export: bytes, end: bytes) -> None:
     data = compact(document)
     at = data.rindex(b'"}')
     data = data[:at] + end + data[at + 2 :]
-    table = readers._repeated_json(data, schema.is_schema_field)
+    table = json_layout._repeated_json(data, schema.is_schema_field)
     assert (table is not None) is (end == b'"}')
     try:
         expected = records(data)
@@ -151,13 +152,13 @@ def test_the_last_record_ends_as_the_first(export: bytes, end: bytes) -> None:
 def test_records_are_read_block_by_block(
     export: bytes, block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(readers, "_COMPARE", block)  # bytes of records read at a time
+    monkeypatch.setattr(json_layout, "_COMPARE", block)  # bytes of records read at a time
     table = repeated(export)
     assert table is not None
     assert table["Id"].num_chunks > 2
     for last in (False, True):  # a record of each half, the last one of the last block
         renamed = edit_record(export, CHANGES["a key renamed"], last=last)
-        assert readers._repeated_json(renamed, schema.is_schema_field) is None
+        assert json_layout._repeated_json(renamed, schema.is_schema_field) is None
         assert readers.json_table(renamed, is_field=schema.is_schema_field).equals(records(renamed))
 
 
@@ -182,7 +183,7 @@ def test_bytes_that_differ_are_refused(export: bytes, change: tuple[bytes, bytes
     old, new = change
     at = export.index(old, len(export) // 2)
     data = export[:at] + new + export[at + len(old) :]
-    assert readers._repeated_json(data, schema.is_schema_field) is None
+    assert json_layout._repeated_json(data, schema.is_schema_field) is None
     try:
         expected = records(data)
     except ParseError:
@@ -213,7 +214,7 @@ def test_integers_are_their_text_or_refused(export: bytes, text: str) -> None:
     at = data.index(b'"ProgramId":', len(data) // 2) + len(b'"ProgramId":')
     end = data.index(b",", at)
     data = data[:at] + text.encode() + data[end:]
-    table = readers._repeated_json(data, schema.is_schema_field)
+    table = json_layout._repeated_json(data, schema.is_schema_field)
     # int64 integers of up to 18 digits, written as JSON writes them (not "-0").
     assert (table is not None) is (text in ("0", "-7", "123456789012345678"))
     if table is not None:
@@ -243,7 +244,7 @@ def test_the_envelope_holds_plain_members_only(day: pa.Table, envelope: bytes) -
     export = serialize(day.slice(0, 20), "JSON")
     clicks = export[export.index(b"[") + 1 : export.rindex(b"]")]
     data = envelope % clicks
-    table = readers._repeated_json(data, schema.is_schema_field)
+    table = json_layout._repeated_json(data, schema.is_schema_field)
     plain = envelope.startswith((b'{"@page":"1","clicks"', b'{"Records"', b" "))
     assert (table is not None) is plain
     if plain:
@@ -272,7 +273,7 @@ def test_mutated_documents_read_as_the_record_reader(day: pa.Table) -> None:
         data = rng.choice(bases)
         for _ in range(rng.randint(1, 2)):
             data = mutated(data, rng)
-        table = readers._repeated_json(data, schema.is_schema_field)
+        table = json_layout._repeated_json(data, schema.is_schema_field)
         if table is not None:
             answered += 1
             expected = records(data)  # raises if the document is not valid JSON

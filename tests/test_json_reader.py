@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from clickkit import readers, schema
+from clickkit import columnar, json_reader, readers, schema
 from clickkit.errors import ParseError
 from clickkit.sandbox import generate_day, serialize
 
@@ -23,7 +23,7 @@ def day() -> pa.Table:
 def export(day: pa.Table) -> bytes:
     """A JSON export large enough to be read in two halves."""
     data = serialize(day, "JSON")
-    assert len(data) > 2 * readers._SPLIT_BYTES
+    assert len(data) > 2 * columnar._SPLIT_BYTES
     return data
 
 
@@ -37,7 +37,7 @@ def fast(data: bytes) -> pa.Table | None:
 
 def parsed(data: bytes) -> pa.Table | None:
     """The table of pyarrow's JSON reader (the regular exports here take a faster path)."""
-    return readers._parsed_json(data, schema.is_schema_field)
+    return json_reader._parsed_json(data, schema.is_schema_field)
 
 
 def bare(data: bytes) -> bytes:
@@ -69,7 +69,7 @@ def test_parts_read_as_the_record_reader(
     export: bytes, shape: str, part_bytes: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if part_bytes:
-        monkeypatch.setattr(readers, "_PART_BYTES", part_bytes)  # as a larger document
+        monkeypatch.setattr(json_reader, "_PART_BYTES", part_bytes)  # as a larger document
     data = export if shape == "envelope" else bare(export)
     table = parsed(data)
     assert table is not None
@@ -90,7 +90,7 @@ def test_parts_read_as_the_record_reader(
 def test_export_variants_read_in_parts(
     day: pa.Table, options: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(readers, "_PART_BYTES", 1 << 19)
+    monkeypatch.setattr(json_reader, "_PART_BYTES", 1 << 19)
     data = serialize(day, "JSON", **options)
     table = parsed(data)
     assert table is not None
@@ -110,7 +110,7 @@ def test_a_wrong_cut_is_read_whole(
     export: bytes, change: str, part_bytes: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if part_bytes:
-        monkeypatch.setattr(readers, "_PART_BYTES", part_bytes)
+        monkeypatch.setattr(json_reader, "_PART_BYTES", part_bytes)
     if change == "string":  # the first "},{" past the middle is inside a string
         data, start, end = with_record(export, "AdName", long_text(export))
     elif change == "group":  # ... between the two objects of a group
@@ -118,7 +118,7 @@ def test_a_wrong_cut_is_read_whole(
         data, start, end = with_record(export, "PartnerRelated", group)
     else:  # the halves have different fields
         data, start, end = with_record(export, "Late", "only in one half")
-    cut = readers._BETWEEN_RECORDS.search(data, len(data) // 2)
+    cut = json_reader._BETWEEN_RECORDS.search(data, len(data) // 2)
     assert (start < cut.start() < end) is (change != "late field")
     table = parsed(data)
     assert table is not None
@@ -164,8 +164,8 @@ VALUES = ["", "n/a", "N/A", "n/b", "N/a", "a/a", "é/", "abc", "n/aa", " n/a", "
 @pytest.mark.parametrize("values", [VALUES, ["n/a", "N/A", ""], ["abc", "x"], [""]])
 def test_markers_by_length_are_the_null_values(values: list[str]) -> None:
     array = pa.array(values * 3, pa.string())
-    marked = readers._markers_by_length(array)
-    blank = pc.is_in(array, pa.array(readers._NULL_VALUES))
+    marked = columnar._markers_by_length(array)
+    blank = pc.is_in(array, pa.array(columnar._NULL_VALUES))
     expected = pc.if_else(blank, pa.scalar(None, pa.string()), array)
     assert marked is not None
     marked.validate(full=True)
@@ -174,9 +174,9 @@ def test_markers_by_length_are_the_null_values(values: list[str]) -> None:
 
 
 def test_markers_with_nulls_or_an_offset_take_the_general_path() -> None:
-    assert readers._markers_by_length(pa.array(["a", None, ""])) is None
-    assert readers._markers_by_length(pa.array(["", "a", "n/a"]).slice(1)) is None
-    assert readers._blank_to_null(pa.array(["", "a", "n/a"]).slice(1)).to_pylist() == [
+    assert columnar._markers_by_length(pa.array(["a", None, ""])) is None
+    assert columnar._markers_by_length(pa.array(["", "a", "n/a"]).slice(1)) is None
+    assert columnar._blank_to_null(pa.array(["", "a", "n/a"]).slice(1)).to_pylist() == [
         "a",
         None,
     ]

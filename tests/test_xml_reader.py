@@ -12,7 +12,8 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from clickkit import readers, schema
+from clickkit import readers, schema, xml_reader
+from clickkit.columnar import _SPLIT_BYTES
 from clickkit.errors import ParseError
 from clickkit.sandbox import generate_day, serialize
 
@@ -26,7 +27,7 @@ def day() -> pa.Table:
 def document(day: pa.Table) -> str:
     # Over twice the size that is read in halves, on two threads.
     data = serialize(day, "XML")
-    assert len(data) > 2 * readers._SPLIT_BYTES
+    assert len(data) > 2 * _SPLIT_BYTES
     return data.decode()
 
 
@@ -97,7 +98,7 @@ def test_a_change_anywhere_reads_as_the_record_reader_reads_it(document: str, na
 def test_tags_are_compared_block_by_block(
     monkeypatch: pytest.MonkeyPatch, document: str, block: int
 ) -> None:
-    monkeypatch.setattr(readers, "_COMPARE", block)  # bytes of tags compared at a time
+    monkeypatch.setattr(xml_reader, "_COMPARE", block)  # bytes of tags compared at a time
     assert columnar(document.encode()) is not None
     for last in (False, True):  # a Click in a block of each half
         changed = element(document, "Os", value("Ox", "TV"), last=last).encode()
@@ -141,10 +142,10 @@ def test_a_group_twice_in_one_click_is_read_record_by_record() -> None:
 
 def test_the_replacements_follow_the_body_bytes() -> None:
     text = b"<Id>a&amp;lt;b</Id><Os>c\r\nd</Os>"
-    assert readers._unescape(text, 0, len(text)) == [
+    assert xml_reader._unescape(text, 0, len(text)) == [
         ("\r\n", "\n"),
         ("\r", "\n"),
         ("&amp;", "&"),
     ]
-    assert readers._unescape(b"<Id>plain</Id>", 0, 14) == []
-    assert readers._unescape(b"<Id>&#65;</Id>", 0, 14) is None
+    assert xml_reader._unescape(b"<Id>plain</Id>", 0, 14) == []
+    assert xml_reader._unescape(b"<Id>&#65;</Id>", 0, 14) is None
