@@ -232,15 +232,19 @@ class Downloaded:
         return f"<Downloaded {where}: {self.size:,} bytes, {self.content_type!r}>"
 
     def read(self) -> bytes:
-        """The result's bytes, from memory or from its file."""
-        if self.content is not None:
-            return self.content
-        if self.path is None:
-            return b""
-        return self.path.read_bytes()
+        """The result's bytes, from memory or from its file.
+
+        Examples
+        --------
+        >>> Downloaded(None, 5, "...", "text/csv", content=b"Id,Os").read()
+        b'Id,Os'
+        """
+        if self.content is None and self.path is not None:
+            return self.path.read_bytes()
+        return self.content or b""
 
     def discard(self) -> None:
-        """Remove the result's file, if it was written to one."""
+        """Remove the result's file, if it was written to one (nothing in memory)."""
         if self.path is not None:
             with contextlib.suppress(OSError):
                 self.path.unlink()
@@ -891,11 +895,11 @@ def _save(
     *,
     content: bytes | None = None,
 ) -> Downloaded:
-    """Stream a response body to ``dest`` atomically (or into memory without one),
-    verifying it arrived whole.
+    """Stream a response body to ``dest`` atomically, or into memory without one.
 
-    The bytes on the wire are checked against ``Content-Length``; a gzip body is decoded
-    here and must end with gzip's own end marker (its checksum is verified by zlib).
+    Either way it must arrive whole: the bytes on the wire are checked against
+    ``Content-Length``; a gzip body is decoded here and must end with gzip's own end
+    marker (its checksum is verified by zlib).
     """
     content_type = response.headers.get("Content-Type", "")
     if "text/html" in content_type:

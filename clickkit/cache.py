@@ -49,6 +49,7 @@ from clickkit.records import DayFileRecord
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.dataset as ds
 
 log = logging.getLogger("clickkit")
 
@@ -1034,38 +1035,42 @@ def _hasher() -> concurrent.futures.ThreadPoolExecutor:
     return _HASHERS[pid]
 
 
-def _decode(data: Any) -> pa.Table:
+def _decode(data: bytes | memoryview) -> pa.Table:
     """The table of a day file's bytes, its Parquet page checksums verified.
 
-    The enums come back as dictionaries, the form Parquet stores them in. The file is
-    decoded into the system allocator's memory: pyarrow's default (mimalloc in the
-    wheels) keeps the pages the decoding frees, which made a warm load's peak memory
-    about 2x the frame (about 1.5x this way, as with plain pyarrow on ``system``).
+    The enums come back as dictionaries, the form Parquet stores them in. The table's
+    buffers are allocated from the system allocator: pyarrow's default (mimalloc in the
+    wheels) keeps the pages a decoding frees, which made a warm load of 30 days peak at
+    about 2x its frame (about 1.6x this way; the reader still decompresses pages in the
+    default pool, see ``benchmarks/README.md``).
     """
+    import pyarrow as pa
+
+    pool = pa.system_memory_pool()
+    reader = _file_reader()
+    if reader is None:
+        return _decode_fragment(data, pool)
+    return _read_with(reader, data, pool)
+
+
+def _read_with(reader: type, data: bytes | memoryview, pool: pa.MemoryPool) -> pa.Table:
+    """Decode with the reader ``pq.ParquetFile`` wraps, given ``pool`` (no dataset layer,
+    which costs about 1 ms a file)."""
     import pyarrow as pa
 
     from clickkit.schema import ENUMS
 
-    pool = pa.system_memory_pool()
-    reader = _file_reader()
-    if reader is not None:
-        # The reader pq.ParquetFile wraps, given a pool: no dataset layer (~1 ms a file).
-        opened = reader(memory_pool=pool)
-        opened.open(
-            pa.BufferReader(data), read_dictionary=list(ENUMS), page_checksum_verification=True
-        )
-        return opened.read_all()
-    return _decode_fragment(data, pool)
+    opened = reader(memory_pool=pool)
+    opened.open(pa.BufferReader(data), read_dictionary=list(ENUMS), page_checksum_verification=True)
+    return opened.read_all()
 
 
-def _decode_fragment(data: Any, pool: pa.MemoryPool) -> pa.Table:
+def _decode_fragment(data: bytes | memoryview, pool: pa.MemoryPool) -> pa.Table:
     """:func:`_decode` through the public dataset API (its scan takes a memory pool)."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    from clickkit.schema import ENUMS
-
-    fragment = _parquet_format(tuple(ENUMS)).make_fragment(pa.BufferReader(data))
+    fragment = _parquet_format().make_fragment(pa.BufferReader(data))
     return fragment.to_table(
         fragment_scan_options=ds.ParquetFragmentScanOptions(page_checksum_verification=True),
         memory_pool=pool,
@@ -1073,21 +1078,37 @@ def _decode_fragment(data: Any, pool: pa.MemoryPool) -> pa.Table:
 
 
 @functools.cache
-def _parquet_format(dictionaries: tuple[str, ...]) -> Any:
+def _parquet_format() -> ds.ParquetFileFormat:
+    """The dataset format of day files: enums read as dictionaries."""
     import pyarrow.dataset as ds
 
-    return ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=dictionaries))
+    from clickkit.schema import ENUMS
+
+    return ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=list(ENUMS)))
 
 
 @functools.cache
-def _file_reader() -> Any:
-    """pyarrow's Parquet file reader class, when it takes a memory pool as it has for
-    years; ``None`` (the dataset path is used) if a pyarrow release changes that."""
+def _file_reader() -> type | None:
+    """pyarrow's Parquet file reader class (private), if it reads as :func:`_read_with`
+    uses it; ``None`` sends every read through the dataset API instead.
+
+    Probed once on a one-row file, so a pyarrow release that renames the class or its
+    keywords falls back rather than failing every read.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from clickkit.schema import ENUMS
+
     try:
         from pyarrow._parquet import ParquetReader
 
-        ParquetReader(memory_pool=None)
-    except (ImportError, TypeError):
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.table({name: ["x"] for name in ENUMS}), sink)
+        probe = _read_with(ParquetReader, sink.getvalue(), pa.system_memory_pool())
+        if not all(pa.types.is_dictionary(field.type) for field in probe.schema):
+            return None
+    except (ImportError, TypeError, AttributeError, pa.ArrowException):
         return None
     return ParquetReader
 

@@ -103,6 +103,8 @@ class Executor:
     #: Downloads of results a Jobs list showed finished, fetched one ahead (during
     #: :meth:`wait`).
     _prefetcher: Prefetcher | None = field(default=None, init=False)
+    #: The run (``_run_of``) each job's record named when its download was planned.
+    _planned_runs: dict[str, tuple[Any, ...]] = field(default_factory=dict, init=False)
 
     def export_record(
         self, key: str, export: ExportRequest, job_id: str, status: str, at: dt.datetime
@@ -402,12 +404,15 @@ class Executor:
         if not enabled or self._prefetcher is not None:
             yield
             return
+        # Leaving on an error (Ctrl-C included) does not wait for a download under way:
+        # it ends on its thread (downloads are free and change nothing) and is dropped.
         with Prefetcher(lambda job_id: jobs.fetch_result(self.api, job_id)) as prefetcher:
             self._prefetcher = prefetcher
             try:
                 yield
             finally:
                 self._prefetcher = None
+                self._planned_runs.clear()
 
     def _ready_to_download(
         self, job_ids: Sequence[str], listed: Mapping[str, Job], by_job: Mapping[str, str]
@@ -425,6 +430,7 @@ class Executor:
             record = self._record_of(by_job[job_id])
             if record.job_id == job_id and record.pending and not record.awaiting_replay:
                 ready.append(job_id)
+                self._planned_runs[job_id] = _run_of(record)
         return ready
 
     def _finish_writes(self, *, raise_first: bool) -> None:
@@ -521,8 +527,14 @@ class Executor:
                     record = JobRecord.from_json(stored)
                 if known.status != "COMPLETED":
                     return self._not_ready(key, record, known)
-            if ahead is not None and not record.awaiting_replay:
-                outcome = ahead.result()  # fetched while the previous result was parsed
+            # A result fetched ahead is used only for the run it was fetched for: another
+            # process may have replayed the job since (then its record says so).
+            if (
+                ahead is not None
+                and not record.awaiting_replay
+                and self._planned_runs.pop(job_id, None) == _run_of(record)
+            ):
+                outcome, ahead = ahead.result(), None  # fetched while the last one parsed
             else:
                 # Kept in memory: it is parsed at once, so a file would only be written,
                 # flushed and read back.
@@ -549,7 +561,8 @@ class Executor:
             log.info("download of job %s refused (%s); fetching it again", job_id, exc)
             return jobs.Check("pending")
         result = self._result(record, table, outcome)
-        del outcome  # its bytes are parsed: not kept while the table waits to be written
+        # Its bytes are parsed: not kept while the table waits to be written.
+        del outcome, ahead
         if self._writer is None:
             self._ingest(key, stored, table, result)
         else:
@@ -843,6 +856,11 @@ def _offset(delta: dt.timedelta | None) -> str:
     minutes = int((delta or dt.timedelta()).total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _run_of(record: JobRecord) -> tuple[Any, ...]:
+    """What tells one run of a job's result from another in its record."""
+    return (record.requested_at, record.replays, record.source)
 
 
 def local_filters(filters: Filters) -> dict[str, Any]:

@@ -79,8 +79,7 @@ class ResultGone:
 def fetch_result(
     api: ImpactApi, job_id: str, dest: Path | None = None
 ) -> Downloaded | Job | ResultGone:
-    """Download a job's result to ``dest`` (into memory without one), or say why there
-    is none yet.
+    """Download a job's result (to ``dest``, else into memory), or say why there is none.
 
     Returns the Job when it has no result yet (queued, running, in error, failed or
     cancelled, however the server signals that: 202, a 200 carrying the Job, 404 or

@@ -35,6 +35,18 @@ class Prefetcher:
         ``fetch(job_id)``: the download, called on the prefetch thread.
     ahead : int
         How many planned results may be fetched (or held) beyond those taken.
+
+    Notes
+    -----
+    Leaving the ``with`` block on an error does not wait for a fetch under way: it ends
+    on its thread and its result is dropped.
+
+    Examples
+    --------
+    >>> with Prefetcher(str.upper, ahead=1) as prefetcher:
+    ...     prefetcher.plan(["a", "b", "c"])
+    ...     [prefetcher.take(job_id).result() for job_id in "abc"], prefetcher.take("d")
+    (['A', 'B', 'C'], None)
     """
 
     def __init__(self, fetch: Callable[[str], Any], *, ahead: int = 1) -> None:

@@ -367,3 +367,31 @@ def test_both_ways_of_decoding_a_day_file_agree_and_catch_damage(tmp_path, day: 
     for decode in (cache_module._decode, lambda d: cache_module._decode_fragment(d, system)):
         with pytest.raises(OSError):
             decode(bytes(damaged))
+
+
+def test_a_result_fetched_ahead_is_not_used_for_another_run(make_client) -> None:
+    # Another process may replay a job between the Jobs list and its check: the result
+    # fetched ahead belongs to the run the record named then, so it is fetched again.
+    import threading
+
+    from clickkit.cache import request_key
+
+    client = make_client()
+    second = request_key(client.account_sid, dt.date(2026, 11, 17))
+    downloads: list[tuple[str, str]] = []
+
+    def note(response, **kwargs) -> None:
+        if not response.request.path_url.split("?")[0].endswith("/Download"):
+            return
+        if not downloads:  # the first result, fetched ahead: the second day is replayed
+            client.cache.update_job(second, requested_at="2026-11-27T08:00:00+00:00", replays=1)
+        record = next(r for r in client.cache.jobs() if r["job_id"] in response.request.url)
+        downloads.append((record["date"], threading.current_thread().name))
+
+    with client.api.response_hook(note):
+        frame = client.clicks("2026-11-16", "2026-11-18")
+    assert frame.attrs["clickkit"]["storage_downloads"] == 4
+    fetched = [thread for day, thread in downloads if day == "2026-11-17"]
+    assert fetched == ["clickkit-download_0", "MainThread"]
+    stored = next(r for r in client.cache.jobs() if r["key"] == second)
+    assert stored["result"]["produced_at"] == "2026-11-27T08:00:00+00:00"
