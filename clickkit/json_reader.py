@@ -11,8 +11,8 @@ of its own on Arrow's CPU threads from a copy in Arrow's memory pool (a fresh ``
 pays page faults), and flattened there. Empty markers are found by their lengths.
 Anything it cannot type exactly as the record reader would (numbers with a fraction or
 beyond int64, NaN and Infinity, mixed value types, duplicate keys, records that are not
-objects, deeper nesting, a late field that looks like a date, bytes that are not UTF-8)
-answers ``None``.
+objects, a group of more than one object, deeper nesting, a late field that looks like
+a date, bytes that are not UTF-8, content after a bare array) answers ``None``.
 
 Examples
 --------
@@ -54,13 +54,28 @@ def _plain(type_: pa.DataType) -> bool:
 
 
 def _first_of_lists(array: pa.Array) -> pa.Array | None:
-    """The first element of each list of a list array (null for null or empty lists)."""
+    """The element of each list of a list array (null for null or empty lists).
+
+    None when a list holds more than one: the record reader takes the first one's fields
+    only, while pyarrow typed the struct from every element (a field only a second
+    element has would be an extra column).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> _first_of_lists(pa.array([[{"a": 1}], None, []])).to_pylist()
+    [{'a': 1}, None, None]
+    >>> _first_of_lists(pa.array([[{"a": 1}, {"b": 2}]])) is None
+    True
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     offsets = array.offsets.to_numpy(zero_copy_only=False)
     lengths = np.diff(offsets)
+    if lengths.size and lengths.max() > 1:
+        return None
     valid = lengths > 0
     if array.null_count:
         valid &= array.is_valid().to_numpy(zero_copy_only=False)
@@ -155,8 +170,14 @@ def _utf8(document: pa.Buffer) -> bool:
     return True
 
 
-def _read_document(document: pa.Buffer, key: str, explicit: pa.Schema) -> pa.StructArray | None:
-    """The records of a one-row JSON document whose list of clicks is under ``key``."""
+def _read_document(
+    document: pa.Buffer, key: str, explicit: pa.Schema, bare: bool
+) -> pa.StructArray | None:
+    """The records of a one-row JSON document whose list of clicks is under ``key``.
+
+    ``bare``: the document is a bare array read as if wrapped in an object, so the list
+    must be its only member (what follows the array's ``]`` would be read as others).
+    """
     import pyarrow as pa
     import pyarrow.json as pj
 
@@ -174,6 +195,8 @@ def _read_document(document: pa.Buffer, key: str, explicit: pa.Schema) -> pa.Str
     names = [n for n in table.column_names if n.lower() in _LIST_KEYS]
     if table.num_rows != 1 or names != [key] or table[key].null_count:
         return None
+    if bare and table.column_names != [key]:
+        return None  # content after the array: the record reader refuses the document
     clicks = table[key]
     if not pa.types.is_struct(clicks.type.value_type) or not _exact_type(clicks.type):
         return None
@@ -189,8 +212,9 @@ def _columns(
 ) -> dict[str, pa.Array] | None:
     """The export fields of ``records``: nested groups flattened, empty markers null.
 
-    None when a record is null, a schema field holds a nested value, a field is given
-    twice (flat and in a group) or nesting goes deeper: the record reader decides.
+    None when a record is null, a schema field holds a nested value, a group's list
+    holds more than one object, a field is given twice (flat and in a group) or nesting
+    goes deeper: the record reader decides.
     """
     import pyarrow as pa
 
@@ -213,6 +237,8 @@ def _columns(
             pieces = [(f.name, a) for f, a in zip(field.type, values.flatten(), strict=True)]
         elif pa.types.is_list(field.type) and pa.types.is_struct(field.type.value_type):
             first_items = _first_of_lists(values)
+            if first_items is None:
+                return None
             pieces = [
                 (f.name, a)
                 for f, a in zip(field.type.value_type, first_items.flatten(), strict=True)
@@ -231,11 +257,12 @@ def _read_part(
     part: _Part,
     key: str,
     explicit: pa.Schema,
+    bare: bool,
     first: dict[str, Any],
     is_field: Callable[[str], bool],
 ) -> tuple[pa.DataType, dict[str, pa.Array] | None] | None:
     """The record type and the columns of one part (None: unreadable as one document)."""
-    records = _read_document(_document(data, part), key, explicit)
+    records = _read_document(_document(data, part), key, explicit, bare)
     if records is None:
         return None
     return records.type, _columns(records, first, is_field)
@@ -265,6 +292,7 @@ def _json_columns(
     start: int,
     key: str,
     explicit: pa.Schema,
+    bare: bool,
     first: dict[str, Any],
     is_field: Callable[[str], bool],
 ) -> dict[str, pa.Array | pa.ChunkedArray] | None:
@@ -289,7 +317,7 @@ def _json_columns(
     if len(head) + hi - lo + len(tail) >= _SPLIT_BYTES:
         parts = max(2, (hi - lo) // _PART_BYTES)
     cuts = _cuts(data, start, parts)
-    read = (key, explicit, first, is_field)
+    read = (key, explicit, bare, first, is_field)
     if cuts:
         again = b'{"' + key.encode() + b'":['
         starts = [(head, lo)] + [(again, cut.end() - 1) for cut in cuts]
@@ -332,7 +360,8 @@ def _parsed_json(data: bytes, is_field: Callable[[str], bool]) -> pa.Table | Non
     import pyarrow as pa
 
     head = data[:64].lstrip()
-    if head.startswith(b"["):
+    bare = head.startswith(b"[")
+    if bare:
         # Read as {"Clicks":[...]}, without copying the document to say so.
         whole: _Part = (b'{"Clicks":', 0, len(data), b"}")
         key, start = "Clicks", _BARE_START.match(data)
@@ -355,5 +384,5 @@ def _parsed_json(data: bytes, is_field: Callable[[str], bool]) -> pa.Table | Non
         return None
     guessed = [(k, t) for k, v in first.items() if (t := _guessed_type(v)) is not None]
     explicit = pa.schema([(key, pa.list_(pa.struct(guessed)))])
-    columns = _json_columns(data, whole, start.end(), key, explicit, first, is_field)
+    columns = _json_columns(data, whole, start.end(), key, explicit, bare, first, is_field)
     return None if columns is None else pa.table(columns)

@@ -13,7 +13,10 @@ over 1 MiB is read in two halves on two threads, and the large temporary arrays 
 Arrow's memory pool, which keeps its pages (NumPy's allocator hands large blocks back
 and pays page faults for them on every document). Comments, CDATA, processing
 instructions, character references, namespace prefixes, attributes inside ``Clicks``,
-other encodings than UTF-8 and tags over 24 bytes answer ``None``.
+other encodings than UTF-8 and tags over 24 bytes answer ``None``, as does a prolog
+expat would refuse (the declaration anywhere but at the start or out of order, other
+whitespace than XML's, an attribute given twice) and a root named ``Click`` (which the
+record reader reads as a click too).
 
 Examples
 --------
@@ -39,14 +42,31 @@ __all__ = ["xml_table"]
 
 
 _NAME = rb"[A-Za-z_][A-Za-z0-9_.\-]*"
-_ATTRS = rb"""(?:\s+[A-Za-z_][A-Za-z0-9_.:\-]*\s*=\s*(?:"[^"<&]*"|'[^'<&]*'))*\s*"""
+
+#: Patterns with XML's whitespace for ``S`` (``\s`` would take a form feed or a vertical
+#: tab too) and names without a prefix for ``N``.
+_XML = {b"S": rb"[ \t\r\n]", b"N": _NAME}
+_ATTRS = rb"""((?:%(S)s+%(N)s%(S)s*=%(S)s*(?:"[^"<&]*"|'[^'<&]*'))*)""" % _XML
+_ATTR = re.compile(rb"""%(S)s+(%(N)s)%(S)s*=%(S)s*(?:"([^"]*)"|'([^']*)')""" % _XML)
+
+#: The declaration as expat reads it: at the very start, ``version`` first, then an
+#: optional ``encoding`` (UTF-8: expat reads ``utf8`` as a one-byte encoding), then an
+#: optional ``standalone``.
+_DECLARATION = (
+    rb"""<\?xml%(S)s+version%(S)s*=%(S)s*(?:"1\.0"|'1\.0')"""
+    rb"""(?:%(S)s+encoding%(S)s*=%(S)s*(?:"(?i:utf-8)"|'(?i:utf-8)'))?"""
+    rb"""(?:%(S)s+standalone%(S)s*=%(S)s*(?:"(?:yes|no)"|'(?:yes|no)'))?%(S)s*\?>"""
+) % _XML
 
 #: Up to the first click: declaration, root and ``Clicks`` with their attributes.
 _PROLOG = re.compile(
-    rb"\s*(?:<\?xml(" + _ATTRS + rb")\?>)?\s*<(" + _NAME + rb")" + _ATTRS + rb">\s*"
-    rb"<Clicks" + _ATTRS + rb">"
+    rb"(?:%(D)s)?%(S)s*<(%(N)s)%(A)s%(S)s*>%(S)s*<Clicks%(A)s%(S)s*>"
+    % {**_XML, b"D": _DECLARATION, b"A": _ATTRS}
 )
-_UTF8 = re.compile(rb"""encoding\s*=\s*["']utf-?8["']""", re.IGNORECASE)
+_END = rb"</Clicks>%(S)s*</%(root)s>%(S)s*\Z"
+
+#: Namespace names expat refuses for ``xmlns`` (and ``}``, its namespace separator).
+_RESERVED = (b"http://www.w3.org/XML/1998/namespace", b"http://www.w3.org/2000/xmlns/")
 
 #: Comments, CDATA, declarations, processing instructions, "]]>", and characters XML
 #: does not allow: the record reader decides what those mean. Markup the tags do not
@@ -76,6 +96,28 @@ def _unusual(data: bytes, lo: int, hi: int) -> bool:
     if np.frombuffer(data, np.uint8, hi - lo, lo).min() >= 0x20:
         return False
     return _CONTROL.search(data, lo, hi) is not None
+
+
+def _harmless(attributes: bytes) -> bool:
+    """Whether expat reads these attributes (matched by ``_ATTRS``) without a complaint.
+
+    Each name once, and an ``xmlns`` (the default namespace: the record reader reads
+    local names) bound to a name expat allows. Prefixed names never match ``_ATTRS``.
+
+    Examples
+    --------
+    >>> _harmless(b' page="1" total="2"'), _harmless(b' a="1" a="2"')
+    (True, False)
+    >>> _harmless(b' xmlns="urn:x"'), _harmless(b' xmlns="a}b"')
+    (True, False)
+    """
+    names = set()
+    for attribute in _ATTR.finditer(attributes):
+        name, value = attribute.group(1), attribute.group(2) or attribute.group(3) or b""
+        if name in names or (name == b"xmlns" and (b"}" in value or value in _RESERVED)):
+            return False
+        names.add(name)
+    return True
 
 
 def _unescape(data: bytes, lo: int, hi: int) -> list[tuple[str, str]] | None:
@@ -423,10 +465,11 @@ def _values(
 def xml_table(data: bytes, *, is_field: Callable[[str], bool]) -> pa.Table | None:
     """The raw table of an XML click export's records, or ``None`` (see the module).
 
-    The accepted shape: an optional declaration (UTF-8), a root element, ``<Clicks>``
-    (any attributes on those), then ``<Click>`` elements whose children are fields with
-    text (``<Os>PHONE</Os>``, ``<Os/>``) or one kind of group of such fields
-    (``<PartnerRelated>``), whitespace between tags, and the closing tags.
+    The accepted shape: an optional declaration (version 1.0, UTF-8), a root element
+    not named ``Click``, ``<Clicks>`` (attributes without a prefix, each once), then
+    ``<Click>`` elements whose children are fields with text (``<Os>PHONE</Os>``,
+    ``<Os/>``) or one kind of group of such fields (``<PartnerRelated>``), whitespace
+    between tags, and the closing tags.
 
     Parameters
     ----------
@@ -441,10 +484,15 @@ def xml_table(data: bytes, *, is_field: Callable[[str], bool]) -> pa.Table | Non
 
     data = data.removeprefix(b"\xef\xbb\xbf")
     prolog = _PROLOG.match(data)
-    declared = (prolog.group(1) or b"") if prolog else b""
-    if prolog is None or (b"encoding" in declared and not _UTF8.search(declared)):
+    if (
+        prolog is None
+        or prolog.group(1) == b"Click"  # the record reader reads the root as a Click too
+        or not _harmless(prolog.group(2))
+        or not _harmless(prolog.group(3))
+        or _unusual(data, 0, prolog.end())
+    ):
         return None
-    closing = re.compile(rb"</Clicks>\s*</" + re.escape(prolog.group(2)) + rb">\s*\Z")
+    closing = re.compile(_END % {**_XML, b"root": re.escape(prolog.group(1))})
     tail = closing.search(data, max(prolog.end(), len(data) - 4096))
     if tail is None or len(data) >= 1 << 31:
         return None  # (string offsets are 32-bit)

@@ -238,6 +238,8 @@ def test_integers_are_their_text_or_refused(export: bytes, text: str) -> None:
         b"[\x0b%s]",
         b"\x0c[%s]",
         b" \r\n[\t%s\n]\n",
+        b'[%s],"x":1',  # content after a bare array: not JSON
+        b'[%s],"x":[{"Id":"z"}]',
     ],
 )
 def test_the_envelope_holds_plain_members_only(day: pa.Table, envelope: bytes) -> None:

@@ -149,3 +149,64 @@ def test_the_replacements_follow_the_body_bytes() -> None:
     ]
     assert xml_reader._unescape(b"<Id>plain</Id>", 0, 14) == []
     assert xml_reader._unescape(b"<Id>&#65;</Id>", 0, 14) is None
+
+
+CLICKS = b"<Click><Id>a</Id><Os>x</Os></Click><Click><Id>b</Id><Os/></Click>"
+BODY = b"<Clicks>" + CLICKS + b"</Clicks>"
+
+#: Prologs and endings expat refuses (the columnar reader's patterns once took them).
+BROKEN = {
+    "a form feed in the prolog": b"<R>\x0c" + BODY + b"</R>",
+    "a vertical tab after the root": b"<R>" + BODY + b"</R>\x0b",
+    "a form feed in the declaration": b'<?xml version="1.0"\x0c?><R>' + BODY + b"</R>",
+    "whitespace before the declaration": b"  <?xml version='1.0'?><R>" + BODY + b"</R>",
+    "an attribute twice on the root": b'<R a="1" a="2">' + BODY + b"</R>",
+    "an attribute twice on Clicks": b'<R><Clicks p="1" p="2">' + CLICKS + b"</Clicks></R>",
+    "an unbound prefix": b'<R x:y="1">' + BODY + b"</R>",
+    "a reserved namespace": b'<R xmlns="http://www.w3.org/2000/xmlns/">' + BODY + b"</R>",
+    "a namespace with a '}'": b'<R><Clicks xmlns="a}b">' + CLICKS + b"</Clicks></R>",
+    "a control byte in an attribute": b'<R a="\x01">' + BODY + b"</R>",
+    "a declaration without a version": b'<?xml encoding="utf-8"?><R>' + BODY + b"</R>",
+    "a misspelt version": b'<?xml verson="1.0"?><R>' + BODY + b"</R>",
+    "a junk pseudo-attribute": b'<?xml foo="bar"?><R>' + BODY + b"</R>",
+    "the encoding before the version": b'<?xml encoding="utf-8" version="1.0"?><R>'
+    + BODY
+    + b"</R>",
+    "standalone maybe": b'<?xml version="1.0" standalone="maybe"?><R>' + BODY + b"</R>",
+    # expat reads "utf8" as a one-byte encoding: a multi-byte character is an error.
+    "utf8 without the dash": b'<?xml version="1.0" encoding="utf8"?><R><Clicks><Click>'
+    + "<Id>é</Id></Click></Clicks></R>".encode(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_prolog_expat_refuses_still_raises(name: str) -> None:
+    data = BROKEN[name]
+    assert readers.xml_table(data, is_field=schema.is_schema_field) is None
+    with pytest.raises(ParseError, match="not well-formed"):
+        schema.parse_export(data, "XML")
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        b"<?xml version='1.0'?>\n<R>",
+        b'<?xml version = "1.0" encoding="Utf-8" standalone="yes" ?>\r\n<R>',
+        b" \n<R>",
+        b'<R xmlns="urn:x" b=\'2\'\tc="3">',
+    ],
+)
+def test_a_prolog_expat_reads_takes_the_columnar_path(prolog: bytes) -> None:
+    data = prolog + b'<Clicks page="1" total="2">' + CLICKS + b"</Clicks>\n</R>\n"
+    table = columnar(data)
+    assert table is not None and table.num_rows == 2
+
+
+def test_a_root_named_click_is_a_click_to_the_record_reader() -> None:
+    # iterparse meets every element named Click, the root too: a third, empty row.
+    data = b"<Click>" + BODY + b"</Click>"
+    assert readers.xml_table(data, is_field=schema.is_schema_field) is None
+    assert records(data).to_pylist()[2] == {"Id": None, "Os": None, "Click": None}
+    # A Click inside a Click is no field either.
+    nested = b"<R><Clicks><Click><Id>a</Id><Click>b</Click></Click></Clicks></R>"
+    assert readers.xml_table(nested, is_field=schema.is_schema_field) is None
