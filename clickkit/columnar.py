@@ -174,3 +174,25 @@ def _markers_by_length(array: pa.StringArray) -> pa.StringArray | None:
     validity = pa.py_buffer(np.packbits(keep, bitorder="little"))
     buffers = [validity, offsets_buffer, data_buffer]
     return pa.Array.from_buffers(array.type, len(array), buffers, null_count=len(array) - kept)
+
+
+def _one_string(data: bytes) -> pa.StringArray | None:
+    """The document as one Arrow string, without a copy; None if it is not UTF-8.
+
+    The readers take their values as offsets into its data buffer (the UTF-8 check is
+    done here, once for the whole document).
+
+    Examples
+    --------
+    >>> _one_string(b"<a>x</a>").to_pylist(), _one_string(b"\\xff")
+    (['<a>x</a>'], None)
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    bounds = pa.py_buffer(np.array([0, len(data)], np.int32))
+    whole = pa.BinaryArray.from_buffers(pa.binary(), 1, [None, bounds, pa.py_buffer(data)])
+    try:
+        return whole.cast(pa.string())
+    except pa.ArrowInvalid:
+        return None

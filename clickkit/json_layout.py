@@ -32,6 +32,7 @@ from clickkit.columnar import (
     _SPLIT_BYTES,
     _in_two,
     _markers_by_length,
+    _one_string,
     _positions,
     _tiled,
 )
@@ -47,6 +48,30 @@ _LIST_START = re.compile(rb'"((?i:clicks|records|click))"\s*:\s*\[\s*')
 _BARE_START = re.compile(rb"\s*\[\s*")
 
 _JSON_SPACE = b" \t\r\n"
+
+
+def _click_list(data: bytes) -> tuple[bool, str, re.Match[bytes]] | None:
+    """Where the click list opens: (a bare array?, its key, the match up to its first
+    record); None for a document that is neither an object nor an array, or whose list
+    is not near its top.
+
+    Examples
+    --------
+    >>> bare, key, start = _click_list(b'{"@page":"1","Clicks": [{"Id":"a"}]}')
+    >>> bare, key, start.end()
+    (False, 'Clicks', 24)
+    """
+    head = data[:64].lstrip(_JSON_SPACE)
+    if head.startswith(b"["):
+        start, key = _BARE_START.match(data), "Clicks"
+    elif head.startswith(b"{"):
+        start = _LIST_START.search(data, 0, 1 << 16)
+        key = "" if start is None else start.group(1).decode()
+    else:
+        return None
+    return None if start is None else (head.startswith(b"["), key, start)
+
+
 _LITERAL = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null")
 
 #: The integers the repeated layout reads as their text: what int64 holds (up to 18
@@ -328,17 +353,11 @@ def _repeated_json(data: bytes, is_field: Callable[[str], bool]) -> pa.Table | N
 
     if data.find(b"\\") >= 0 or len(data) >= 1 << 31:
         return None  # escapes, or offsets beyond int32
-    head = data[:64].lstrip(_JSON_SPACE)
-    key = ""
-    if head.startswith(b"["):
-        start = _BARE_START.match(data)
-    elif head.startswith(b"{"):
-        start = _LIST_START.search(data, 0, 1 << 16)
-        key = "" if start is None else start.group(1).decode()
-    else:
+    found = _click_list(data)
+    if found is None:
         return None
-    if start is None:
-        return None
+    bare, key, start = found
+    key = "" if bare else key
     lo = start.end()  # the first record's "{"
     closing = data.rfind(b"]")
     hi = closing  # past the last record's "}"
@@ -376,12 +395,9 @@ def _repeated_json(data: bytes, is_field: Callable[[str], bool]) -> pa.Table | N
         return None
     if np.frombuffer(data, np.uint8, hi - lo, lo).min() < 0x20:
         return None  # a control byte: not in a JSON string, and whitespace must repeat
-    try:  # the document as one string, without a copy; UTF-8 checked once
-        bounds = pa.py_buffer(np.array([0, len(data)], np.int32))
-        whole = pa.BinaryArray.from_buffers(pa.binary(), 1, [None, bounds, pa.py_buffer(data)])
-        whole = whole.cast(pa.string())
-    except pa.ArrowInvalid:
-        return None  # the record reader reports it
+    whole = _one_string(data)
+    if whole is None:
+        return None  # not UTF-8: the record reader reports it
     per_record = len(first_quotes)
     quotes = _positions(data, lo, hi, 0x22)
     if len(quotes) % per_record or quotes[:per_record].tolist() != first_quotes:

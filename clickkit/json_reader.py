@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from clickkit.columnar import _SPLIT_BYTES, _blank_to_null, _empty, _in_parallel
-from clickkit.json_layout import _BARE_START, _LIST_KEYS, _LIST_START, _repeated_json
+from clickkit.json_layout import _LIST_KEYS, _click_list, _repeated_json
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -359,20 +359,12 @@ def _parsed_json(data: bytes, is_field: Callable[[str], bool]) -> pa.Table | Non
 
     import pyarrow as pa
 
-    head = data[:64].lstrip()
-    bare = head.startswith(b"[")
-    if bare:
-        # Read as {"Clicks":[...]}, without copying the document to say so.
-        whole: _Part = (b'{"Clicks":', 0, len(data), b"}")
-        key, start = "Clicks", _BARE_START.match(data)
-    elif head.startswith(b"{"):
-        whole = (b"", 0, len(data), b"")
-        start = _LIST_START.search(data, 0, 1 << 16)
-        key = "" if start is None else start.group(1).decode()
-    else:
+    found = _click_list(data)
+    if found is None:
         return None
-    if start is None:
-        return None
+    bare, key, start = found
+    # A bare array is read as {"Clicks":[...]}, without copying the document to say so.
+    whole: _Part = (b'{"Clicks":', 0, len(data), b"}") if bare else (b"", 0, len(data), b"")
     # The first record's types are given up front: text stays text (pyarrow would read
     # ISO dates as timestamps), and later records must agree or the read fails.
     try:

@@ -32,7 +32,15 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from clickkit.columnar import _COMPARE, _SPLIT_BYTES, _empty, _in_two, _positions, _tiled
+from clickkit.columnar import (
+    _COMPARE,
+    _SPLIT_BYTES,
+    _empty,
+    _in_two,
+    _one_string,
+    _positions,
+    _tiled,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -499,12 +507,9 @@ def xml_table(data: bytes, *, is_field: Callable[[str], bool]) -> pa.Table | Non
     lo, hi = prolog.end(), tail.start()  # the body, read where it lies
     if lo >= hi or _unusual(data, lo, hi):
         return None  # no clicks (the record reader's empty table), or something unusual
-    try:  # the document as one string, without a copy; UTF-8 checked once
-        bounds = pa.py_buffer(np.array([0, len(data)], np.int32))
-        whole = pa.BinaryArray.from_buffers(pa.binary(), 1, [None, bounds, pa.py_buffer(data)])
-        whole = whole.cast(pa.string())
-    except pa.ArrowInvalid:
-        return None  # the record reader reports it
+    whole = _one_string(data)
+    if whole is None:
+        return None  # not UTF-8: the record reader reports it
     lt = _positions(data, lo, hi, 0x3C)  # every '<'
     if lt.size == 0 or data[lo : lt[0]].strip(_SPACE):
         return None  # no tag, or text before the first one
