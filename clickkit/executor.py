@@ -307,9 +307,10 @@ class Executor:
             return outcome
 
         def survey(job_ids: Sequence[str]) -> Mapping[str, Job] | None:
-            listed = self._survey({j: by_job[j] for j in job_ids})
+            records = {j: self._record_of(by_job[j]) for j in job_ids}  # read once
+            listed = self._survey(records)
             if listed is not None and self._prefetcher is not None:
-                self._prefetcher.plan(self._ready_to_download(job_ids, listed, by_job))
+                self._prefetcher.plan(self._ready_to_download(listed, records))
             return listed
 
         def on_round(results: Mapping[str, jobs.Check]) -> None:
@@ -415,19 +416,18 @@ class Executor:
                 self._planned_runs.clear()
 
     def _ready_to_download(
-        self, job_ids: Sequence[str], listed: Mapping[str, Job], by_job: Mapping[str, str]
+        self, listed: Mapping[str, Job], records: Mapping[str, JobRecord]
     ) -> list[str]:
-        """The jobs of a round whose check will download their result at once.
+        """The jobs of a round (their ``records``) whose check downloads their result at once.
 
         Those the list shows COMPLETED whose record waits for no replay: a replayed job's
         check first asks whether the run is the new one, so its download is not certain.
         """
         ready = []
-        for job_id in job_ids:
+        for job_id, record in records.items():
             job = listed.get(job_id)
             if job is None or job.status != "COMPLETED":
                 continue
-            record = self._record_of(by_job[job_id])
             if record.job_id == job_id and record.pending and not record.awaiting_replay:
                 ready.append(job_id)
                 self._planned_runs[job_id] = _run_of(record)
@@ -455,8 +455,9 @@ class Executor:
         since = (moment.astimezone(zone) - dt.timedelta(days=1)).date()
         return self.api.list_jobs(created_after=since)
 
-    def _survey(self, jobs_keys: Mapping[str, str]) -> dict[str, Job] | None:
-        """The outstanding jobs as one ``GET Jobs`` list shows them (by id), or ``None``.
+    def _survey(self, records: Mapping[str, JobRecord]) -> dict[str, Job] | None:
+        """The outstanding jobs (their ``records``, by id) as one ``GET Jobs`` list shows
+        them, or ``None``.
 
         ``CreatedAfter`` is the account-zone day of the oldest outstanding submission,
         less one day in case the API's day edge differs from ours. A job the list does
@@ -464,8 +465,8 @@ class Executor:
         refused, so the waiter polls each job for the rest of the wait.
         """
         submitted = []
-        for key in jobs_keys.values():
-            raw = self._record_of(key).submitted_at
+        for record in records.values():
+            raw = record.submitted_at
             with contextlib.suppress(TypeError, ValueError):
                 submitted.append(dt.datetime.fromisoformat(raw))
         if not submitted:
@@ -476,7 +477,7 @@ class Executor:
         except ApiError as exc:
             log.info("the Jobs list was refused (%s); polling each job instead", exc)
             return None
-        return {job.id: job for job in listed if job.id in jobs_keys}
+        return {job.id: job for job in listed if job.id in records}
 
     def _check(
         self,
