@@ -243,12 +243,6 @@ class Downloaded:
             return self.path.read_bytes()
         return self.content or b""
 
-    def discard(self) -> None:
-        """Remove the result's file, if it was written to one (nothing in memory)."""
-        if self.path is not None:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-
 
 @dataclass(frozen=True)
 class NotReady:

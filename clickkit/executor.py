@@ -629,9 +629,6 @@ class Executor:
                 )
         except (DownloadError, NotFoundError) as exc:
             raise DownloadError(str(exc), endpoint="Download") from None
-        finally:
-            for page in pages:
-                page.discard()
         return table
 
     def _result(self, record: JobRecord, table: pa.Table, file: Downloaded) -> dict[str, Any]:
